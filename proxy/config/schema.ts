@@ -1,0 +1,242 @@
+// The configuration schema. TypeBox gives us the static type, the validator and the JSON Schema
+// for editors (`npm run schema` writes schema/weaver.schema.json) from one definition.
+import { Type, type Static } from '@sinclair/typebox';
+
+const Ms = (def: number, description: string, max = 86_400_000) =>
+  Type.Integer({ minimum: 0, maximum: max, default: def, description });
+
+const Name = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$', maxLength: 64 });
+
+export const LogSchema = Type.Object(
+  {
+    level: Type.Union(
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+      { default: 'info', description: 'pino log level' },
+    ),
+    accessLog: Type.Boolean({ default: true, description: 'one JSON line per proxied request' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const HelloLimitsSchema = Type.Object(
+  {
+    maxBytes: Type.Integer({
+      minimum: 512,
+      maximum: 65_536,
+      default: 16_384,
+      description: 'largest ClientHello accepted, record headers included',
+    }),
+    timeoutMs: Ms(5_000, 'time from accept until the whole ClientHello must have arrived', 120_000),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const ListenerSchema = Type.Object(
+  {
+    name: Name,
+    address: Type.String({ default: '127.0.0.1', description: 'address to bind' }),
+    port: Type.Integer({ minimum: 0, maximum: 65_535, description: '0 picks a free port' }),
+    pool: Type.String({ default: 'primary', description: 'handshake pool used unless a plugin routes elsewhere' }),
+    clientHello: HelloLimitsSchema,
+    maxConnections: Type.Integer({ minimum: 1, default: 100_000, description: 'open connections on this listener' }),
+  },
+  { additionalProperties: false },
+);
+
+export const CertificateFilesSchema = Type.Object(
+  {
+    cert: Type.String({ description: 'PEM certificate chain file' }),
+    key: Type.String({ description: 'PEM private key file' }),
+    hosts: Type.Optional(
+      Type.Array(Type.String(), { description: 'SNI names served; defaults to the names in the certificate' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const CertificateDevSchema = Type.Object(
+  {
+    dev: Type.Literal(true, { description: 'a development certificate, made on first run and cached in stateDir' }),
+    hosts: Type.Array(Type.String(), { minItems: 1, default: ['localhost', '127.0.0.1', '::1'] }),
+  },
+  { additionalProperties: false },
+);
+
+export const CertificateSchema = Type.Union([CertificateFilesSchema, CertificateDevSchema]);
+
+const TlsVersion = Type.Union([Type.Literal('TLSv1.2'), Type.Literal('TLSv1.3')]);
+
+export const LocalPoolSchema = Type.Object(
+  {
+    kind: Type.Literal('local'),
+    certificates: Type.Array(CertificateSchema, {
+      minItems: 1,
+      description: 'chosen by SNI; the first one is the default',
+    }),
+    unknownSni: Type.Union([Type.Literal('default'), Type.Literal('reject')], {
+      default: 'default',
+      description: 'what an SNI that no certificate names gets',
+    }),
+    minVersion: Type.Optional(TlsVersion),
+    maxVersion: Type.Optional(TlsVersion),
+    ciphers: Type.Optional(Type.String({ description: 'OpenSSL cipher list (TLS 1.2) and suites (TLS 1.3)' })),
+    groups: Type.Optional(Type.String({ description: 'key exchange groups, colon separated (e.g. X25519:P-256)' })),
+    alpn: Type.Array(Type.Union([Type.Literal('h2'), Type.Literal('http/1.1')]), {
+      default: ['h2', 'http/1.1'],
+      minItems: 1,
+    }),
+    clientCertificate: Type.Union([Type.Literal('none'), Type.Literal('request'), Type.Literal('require')], {
+      default: 'none',
+    }),
+    clientCa: Type.Optional(Type.String({ description: 'PEM CA bundle that client certificates must chain to' })),
+    handshakeTimeoutMs: Ms(10_000, 'a handshake not done by then is closed', 600_000),
+    maxConcurrentHandshakes: Type.Integer({
+      minimum: 1,
+      default: 10_000,
+      description: 'handshakes in progress at once; more are refused',
+    }),
+    delayMs: Ms(0, 'wait this long before answering the ClientHello (tarpit)', 60_000),
+    sessionTickets: Type.Boolean({ default: true, description: 'TLS session resumption by ticket' }),
+  },
+  { additionalProperties: false },
+);
+
+export const RemotePoolSchema = Type.Object(
+  {
+    kind: Type.Literal('remote'),
+    targets: Type.Array(
+      Type.Object(
+        {
+          address: Type.String({ description: 'host:port of a remote TLS terminator' }),
+          weight: Type.Integer({ minimum: 1, maximum: 1000, default: 1 }),
+        },
+        { additionalProperties: false },
+      ),
+      { minItems: 1 },
+    ),
+    connectTimeoutMs: Ms(5_000, 'connect timeout to a terminator', 120_000),
+  },
+  { additionalProperties: false },
+);
+
+export const PoolSchema = Type.Union([LocalPoolSchema, RemotePoolSchema]);
+
+export const RouteSchema = Type.Object(
+  {
+    name: Type.Optional(Name),
+    match: Type.Object(
+      {
+        host: Type.Optional(
+          Type.Array(Type.String(), { description: 'exact names or *.suffix wildcards; absent = any host' }),
+        ),
+        pathPrefix: Type.String({ default: '/', pattern: '^/' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    upstream: Type.String({ description: 'name of an upstream pool' }),
+  },
+  { additionalProperties: false },
+);
+
+export const UpstreamServerSchema = Type.Object(
+  {
+    url: Type.String({ pattern: '^https?://', description: 'http://host:port or https://host:port' }),
+    weight: Type.Integer({ minimum: 1, maximum: 1000, default: 1 }),
+    labels: Type.Array(Type.String(), { default: [] }),
+  },
+  { additionalProperties: false },
+);
+
+export const UpstreamSchema = Type.Object(
+  {
+    servers: Type.Array(UpstreamServerSchema, { minItems: 1 }),
+    http2: Type.Boolean({ default: false, description: 'speak HTTP/2 to these servers (h2 over TLS)' }),
+    connections: Type.Integer({ minimum: 1, default: 128, description: 'connections per server' }),
+    connectTimeoutMs: Ms(5_000, 'TCP/TLS connect timeout', 120_000),
+    headersTimeoutMs: Ms(30_000, 'time to the response headers; then 504'),
+    bodyTimeoutMs: Ms(300_000, 'idle time between response body chunks'),
+    keepAliveTimeoutMs: Ms(4_000, 'idle upstream connections are closed after this'),
+    tlsInsecure: Type.Boolean({ default: false, description: 'accept any upstream certificate (tests only)' }),
+  },
+  { additionalProperties: false },
+);
+
+export const PluginEntrySchema = Type.Object(
+  {
+    use: Type.String({ description: 'a path (./my-plugin.ts) or a package name' }),
+    name: Type.Optional(Name),
+    enabled: Type.Boolean({ default: true }),
+    timeoutMs: Ms(200, 'time budget of one async hook call', 60_000),
+    failure: Type.Union([Type.Literal('open'), Type.Literal('closed')], {
+      default: 'open',
+      description: 'open: log and carry on; closed: reject the connection or request',
+    }),
+    options: Type.Unknown({ default: {} }),
+  },
+  { additionalProperties: false },
+);
+
+export const HttpSchema = Type.Object(
+  {
+    maxHeaderBytes: Type.Integer({ minimum: 1024, maximum: 1_048_576, default: 16_384 }),
+    headersTimeoutMs: Ms(20_000, 'time for a client to send request headers', 600_000),
+    requestTimeoutMs: Ms(300_000, 'time for a client to send a whole request'),
+    keepAliveTimeoutMs: Ms(5_000, 'idle client connections are closed after this', 600_000),
+    maxRequestsPerConnection: Type.Integer({ minimum: 0, default: 0, description: '0 = unlimited' }),
+    maxConcurrentStreams: Type.Integer({ minimum: 1, maximum: 10_000, default: 128, description: 'HTTP/2' }),
+    maxBodyBytes: Type.Integer({ minimum: 0, default: 0, description: 'request body limit; 0 = unlimited' }),
+    trustForwarded: Type.Boolean({
+      default: false,
+      description: 'keep X-Forwarded-* from the client and append to it',
+    }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const AdminSchema = Type.Object(
+  {
+    enabled: Type.Boolean({ default: true }),
+    address: Type.String({ default: '127.0.0.1' }),
+    port: Type.Integer({ minimum: 0, maximum: 65_535, default: 9901 }),
+    token: Type.Optional(
+      Type.String({ minLength: 16, description: 'bearer token; required when address is not loopback' }),
+    ),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const DemoOriginSchema = Type.Object(
+  {
+    address: Type.String({ default: '127.0.0.1' }),
+    port: Type.Integer({ minimum: 0, maximum: 65_535, default: 8081 }),
+  },
+  { additionalProperties: false, description: 'a small built-in origin for the first run and demos' },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    stateDir: Type.String({ default: '.weaver', description: 'dev certificates and plugin state, relative to the config file' }),
+    log: LogSchema,
+    listeners: Type.Array(ListenerSchema, { minItems: 1 }),
+    handshakePools: Type.Record(Type.String(), PoolSchema, { description: 'must hold every pool a listener names' }),
+    routes: Type.Array(RouteSchema, { default: [] }),
+    upstreams: Type.Record(Type.String(), UpstreamSchema, { default: {} }),
+    plugins: Type.Array(PluginEntrySchema, { default: [] }),
+    http: HttpSchema,
+    admin: AdminSchema,
+    demoOrigin: Type.Optional(DemoOriginSchema),
+  },
+  { additionalProperties: false, $id: 'https://weaver.invalid/weaver.schema.json', title: 'Weaver configuration' },
+);
+
+export type WeaverConfig = Static<typeof ConfigSchema>;
+export type ListenerConfig = Static<typeof ListenerSchema>;
+export type LocalPoolConfig = Static<typeof LocalPoolSchema>;
+export type RemotePoolConfig = Static<typeof RemotePoolSchema>;
+export type PoolConfig = Static<typeof PoolSchema>;
+export type RouteConfig = Static<typeof RouteSchema>;
+export type UpstreamConfig = Static<typeof UpstreamSchema>;
+export type PluginEntryConfig = Static<typeof PluginEntrySchema>;
+export type HttpConfig = Static<typeof HttpSchema>;
+export type AdminConfig = Static<typeof AdminSchema>;
+export type CertificateConfig = Static<typeof CertificateSchema>;
