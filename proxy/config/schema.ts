@@ -9,8 +9,18 @@ const Name = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$', maxLength: 6
 
 export const LogSchema = Type.Object(
   {
+    // Spelled out rather than mapped from an array, so the static type is pino's level union
+    // and not plain string.
     level: Type.Union(
-      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+      [
+        Type.Literal('fatal'),
+        Type.Literal('error'),
+        Type.Literal('warn'),
+        Type.Literal('info'),
+        Type.Literal('debug'),
+        Type.Literal('trace'),
+        Type.Literal('silent'),
+      ],
       { default: 'info', description: 'pino log level' },
     ),
     accessLog: Type.Boolean({ default: true, description: 'one JSON line per proxied request' }),

@@ -1,0 +1,72 @@
+// The core's per-connection record. Plugins see it through the read-only ConnectionContext.
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import type { ConnectionContext, HandshakeInfo, HelloInfo, TagValue } from './plugin/types.ts';
+
+let sequence = 0;
+const prefix = `${process.pid.toString(36)}-${Date.now().toString(36)}`;
+
+export function nextId(): string {
+  sequence = (sequence + 1) % Number.MAX_SAFE_INTEGER;
+  return `${prefix}-${sequence.toString(36)}`;
+}
+
+export class Connection implements ConnectionContext {
+  readonly id: string;
+  readonly listener: string;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly acceptedAt: number;
+  /** performance.now() at accept, for durations. */
+  readonly acceptedMark: number;
+  readonly log: Logger;
+  readonly socket: Socket;
+  readonly tags: Record<string, TagValue> = {};
+  hello: HelloInfo | undefined;
+  tls: HandshakeInfo | undefined;
+  pool: string | undefined;
+  requests = 0;
+  outcome = 'ok';
+  error: string | undefined;
+  closed = false;
+  private cutHandler: ((reason: string) => void) | undefined;
+
+  constructor(socket: Socket, listener: string, log: Logger) {
+    this.id = nextId();
+    this.socket = socket;
+    this.listener = listener;
+    this.remoteAddress = normalizeAddress(socket.remoteAddress);
+    this.remotePort = socket.remotePort ?? 0;
+    this.localAddress = normalizeAddress(socket.localAddress);
+    this.localPort = socket.localPort ?? 0;
+    this.acceptedAt = Date.now();
+    this.acceptedMark = performance.now();
+    this.log = log.child({ conn: this.id });
+  }
+
+  tag(key: string, value: TagValue): void {
+    this.tags[key] = value;
+  }
+
+  /** The socket that currently carries the connection (the TLS socket once it exists). */
+  onCut(handler: (reason: string) => void): void {
+    this.cutHandler = handler;
+  }
+
+  cut(reason: string): void {
+    if (this.closed) return;
+    this.outcome = 'cut';
+    this.error = reason;
+    this.log.info({ reason }, 'connection cut');
+    if (this.cutHandler) this.cutHandler(reason);
+    else this.socket.destroy();
+  }
+}
+
+/** '::ffff:127.0.0.1' → '127.0.0.1', so rules and profiles key on one form of an IPv4 address. */
+export function normalizeAddress(address: string | undefined): string {
+  if (!address) return '';
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
