@@ -103,7 +103,7 @@ function helloFailed(raw: Socket, conn: Connection, rt: Runtime, err: unknown): 
   rt.metrics.helloErrors.inc({ listener: conn.listener, code });
   conn.log.info({ code, reason: (err as Error).message }, 'ClientHello refused');
   if (raw.destroyed) return;
-  const seen = (err as { received?: Buffer }).received;
+  const seen = err instanceof ClientHelloError ? err.received : undefined;
   if (code === 'WEAVER_ERR_HELLO_NOT_TLS' && seen && HTTP_METHOD.test(seen.subarray(0, 8).toString('latin1'))) {
     return sendPlainHttpHint(raw);
   }

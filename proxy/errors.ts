@@ -33,6 +33,8 @@ export function formatIssue(i: ConfigIssue): string {
 }
 
 export class ClientHelloError extends WeaverError {
+  /** The bytes read before the error, so the caller can answer a plain-HTTP client in kind. */
+  received: Buffer | undefined;
   constructor(code: ClientHelloErrorCode, message: string) {
     super(code, message);
     this.name = 'ClientHelloError';

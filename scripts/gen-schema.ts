@@ -1,10 +1,12 @@
-// `npm run schema`: regenerates schema/weaver.schema.json from the TypeBox config schema.
-// test/config/json-schema.test.ts fails when the committed file differs from this output.
+// `npm run schema`: regenerates schema/weaver.schema.json and docs/configuration.md from the
+// TypeBox config schema. test/config/json-schema.test.ts fails when either file is stale.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { renderJsonSchema } from '../proxy/config/json-schema.ts';
+import { renderConfigReference } from '../proxy/config/reference-doc.ts';
 
-const target = fileURLToPath(new URL('../schema/weaver.schema.json', import.meta.url));
-mkdirSync(fileURLToPath(new URL('../schema/', import.meta.url)), { recursive: true });
-writeFileSync(target, renderJsonSchema());
-process.stdout.write(`wrote ${target}\n`);
+const at = (rel: string) => fileURLToPath(new URL(`../${rel}`, import.meta.url));
+mkdirSync(at('schema/'), { recursive: true });
+writeFileSync(at('schema/weaver.schema.json'), renderJsonSchema());
+writeFileSync(at('docs/configuration.md'), renderConfigReference());
+process.stdout.write('wrote schema/weaver.schema.json and docs/configuration.md\n');

@@ -40,8 +40,10 @@ export function readClientHello(socket: Socket, opts: ReadHelloOptions): Promise
       // 'data' listeners switch the socket to flowing mode; pausing keeps later bytes in the
       // kernel and the readable buffer for whoever takes the socket next.
       socket.pause();
-      if ('error' in outcome) reject(outcome.error);
-      else resolve(outcome.result);
+      if ('error' in outcome) {
+        if (outcome.error instanceof ClientHelloError) outcome.error.received = buffered;
+        reject(outcome.error);
+      } else resolve(outcome.result);
     };
 
     const onData = (chunk: Buffer): void => {

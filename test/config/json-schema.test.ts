@@ -16,3 +16,10 @@ t.test('keys with defaults are optional for editors', async (t) => {
   t.equal(schema.properties.http.required, undefined);
   t.equal(schema.properties.http.properties.maxHeaderBytes.default, 16_384);
 });
+
+t.test('docs/configuration.md is what `npm run schema` generates now', async (t) => {
+  const { renderConfigReference } = await import('../../proxy/config/reference-doc.ts');
+  const doc = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
+  t.equal(doc, renderConfigReference(), 'run `npm run schema` and commit the result');
+  t.match(doc, /`listeners\[\]\.clientHello\.maxBytes` \| integer \(512–65536\) \| `16384`/);
+});

@@ -19,7 +19,7 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export const repoRoot = new URL('../../', import.meta.url).pathname;
+export { repoRoot } from './run-weaver.ts';
 
 export async function startWeaver(yaml: string, opts: { listener?: string; files?: Record<string, string> } = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'weaver-test-'));

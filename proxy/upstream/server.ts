@@ -1,0 +1,64 @@
+// One upstream server: its undici connection pool and the live numbers a balancer or a plugin
+// ranks it by. Plugins get `candidate`, a read-only view with the same identity for the
+// server's whole life, so they can keep it in a Map or compare it with `===`.
+import { Pool } from 'undici';
+import type { UpstreamConfig } from '../config/schema.ts';
+import type { UpstreamCandidate } from '../plugin/types.ts';
+
+/** Weight of a new sample in the latency average: ~10 samples to follow a real shift. */
+const EWMA_ALPHA = 0.2;
+
+export class UpstreamServer {
+  /** The URL origin, e.g. http://127.0.0.1:8081. */
+  readonly id: string;
+  readonly url: string;
+  readonly weight: number;
+  readonly labels: readonly string[];
+  readonly dispatcher: Pool;
+  readonly candidate: UpstreamCandidate;
+  inflight = 0;
+  /** Smoothed time to response headers in ms; 0 until the first response. */
+  latencyMs = 0;
+
+  constructor(server: UpstreamConfig['servers'][number], pool: UpstreamConfig) {
+    const origin = new URL(server.url).origin;
+    this.id = origin;
+    this.url = server.url;
+    this.weight = server.weight;
+    this.labels = Object.freeze([...server.labels]);
+    // undici rejects a zero keep-alive; 1 ms closes idle sockets as soon as it can.
+    const keepAlive = Math.max(1, pool.keepAliveTimeoutMs);
+    this.dispatcher = new Pool(origin, {
+      connections: pool.connections,
+      keepAliveTimeout: keepAlive,
+      // A server's keep-alive hint may shorten the idle time, never stretch it past ours.
+      keepAliveMaxTimeout: keepAlive,
+      headersTimeout: pool.headersTimeoutMs,
+      bodyTimeout: pool.bodyTimeoutMs,
+      allowH2: pool.http2,
+      connect: { timeout: pool.connectTimeoutMs, rejectUnauthorized: !pool.tlsInsecure },
+    });
+    const self = this;
+    this.candidate = Object.freeze({
+      id: this.id,
+      url: this.url,
+      weight: this.weight,
+      labels: this.labels,
+      get inflight() {
+        return self.inflight;
+      },
+      get latencyMs() {
+        return self.latencyMs;
+      },
+    });
+  }
+
+  recordLatency(ms: number): void {
+    this.latencyMs = this.latencyMs === 0 ? ms : this.latencyMs + EWMA_ALPHA * (ms - this.latencyMs);
+  }
+
+  /** Waits for requests in flight, then closes every connection. */
+  close(): Promise<void> {
+    return this.dispatcher.close();
+  }
+}
