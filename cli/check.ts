@@ -3,7 +3,8 @@
 import { parseArgs } from 'node:util';
 import { loadConfigFile, type KeyPath, type LoadedConfig } from '../proxy/config/load.ts';
 import { formatKeyPath } from '../proxy/config/key-path.ts';
-import { CertificateError, ConfigError, formatIssue, type ConfigIssue } from '../proxy/errors.ts';
+import { CertificateError, ConfigError, PluginError, formatIssue, type ConfigIssue } from '../proxy/errors.ts';
+import { resolvePlugin } from '../proxy/plugin/load.ts';
 import { CertificateEntryError, loadCertificates } from '../proxy/tls/certificates.ts';
 import { poolContextOptions } from '../proxy/tls/pool-context-options.ts';
 
@@ -43,6 +44,22 @@ async function certificateIssues(loaded: LoadedConfig, file: string): Promise<Co
   return issues;
 }
 
+/** Each plugin must load and accept its options; its setup is not run. */
+async function pluginIssues(loaded: LoadedConfig, file: string): Promise<ConfigIssue[]> {
+  const issues: ConfigIssue[] = [];
+  for (const [i, entry] of loaded.config.plugins.entries()) {
+    if (!entry.enabled) continue;
+    try {
+      await resolvePlugin(entry, loaded.dir);
+    } catch (err) {
+      if (!(err instanceof PluginError)) throw err;
+      const at: KeyPath = err.code === 'WEAVER_ERR_PLUGIN_OPTIONS' && entry.options !== undefined ? ['plugins', i, 'options'] : ['plugins', i, 'use'];
+      issues.push(issueAt(loaded, at, err.message, file));
+    }
+  }
+  return issues;
+}
+
 /** Loads and checks a config as `run` would, short of listening. `file` is shown as given. */
 export async function checkConfig(file: string): Promise<CheckResult> {
   let loaded: LoadedConfig;
@@ -52,7 +69,7 @@ export async function checkConfig(file: string): Promise<CheckResult> {
     if (err instanceof ConfigError) return { ok: false, file, issues: err.issues };
     throw err;
   }
-  const issues = await certificateIssues(loaded, file);
+  const issues = [...(await certificateIssues(loaded, file)), ...(await pluginIssues(loaded, file))];
   if (issues.length > 0) return { ok: false, file, issues };
   const { config } = loaded;
   return {

@@ -44,11 +44,18 @@ function isDefinition(v: unknown): v is PluginDefinition {
   return typeof v === 'object' && v !== null && typeof (v as PluginDefinition).setup === 'function' && typeof (v as PluginDefinition).name === 'string';
 }
 
-export async function loadPlugin(entry: PluginEntryConfig, host: PluginHost): Promise<LoadedPlugin> {
+export interface ResolvedPlugin {
+  readonly name: string;
+  readonly definition: PluginDefinition;
+  readonly options: unknown;
+}
+
+/** Imports a plugin and validates its options, without running its setup (`weaver check` uses this). */
+export async function resolvePlugin(entry: PluginEntryConfig, baseDir: string): Promise<ResolvedPlugin> {
   const name = pluginName(entry);
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(moduleSpecifier(entry.use, host.baseDir))) as Record<string, unknown>;
+    mod = (await import(moduleSpecifier(entry.use, baseDir))) as Record<string, unknown>;
   } catch (err) {
     throw new PluginError('WEAVER_ERR_PLUGIN_LOAD', name, `cannot load "${entry.use}": ${(err as Error).message}`, { cause: err });
   }
@@ -56,17 +63,20 @@ export async function loadPlugin(entry: PluginEntryConfig, host: PluginHost): Pr
   if (!definition) {
     throw new PluginError('WEAVER_ERR_PLUGIN_LOAD', name, `"${entry.use}" has no plugin: export default definePlugin({ name, setup })`);
   }
-
   let options: unknown = entry.options ?? {};
   if (definition.options) {
     options = Value.Default(definition.options, structuredClone(options));
     const errors = [...Value.Errors(definition.options, options)];
     if (errors.length > 0) {
       const lines = errors.slice(0, 10).map((e) => `options${e.path.replaceAll('/', '.')}: ${e.message}`);
-      throw new PluginError('WEAVER_ERR_PLUGIN_OPTIONS', name, `invalid options:\n  ${lines.join('\n  ')}`);
+      throw new PluginError('WEAVER_ERR_PLUGIN_OPTIONS', name, `invalid options: ${lines.join('; ')}`);
     }
   }
+  return { name, definition, options };
+}
 
+export async function loadPlugin(entry: PluginEntryConfig, host: PluginHost): Promise<LoadedPlugin> {
+  const { name, definition, options } = await resolvePlugin(entry, host.baseDir);
   const log = host.log.child({ plugin: name });
   const stateDir = join(host.stateDir, 'plugins', name);
   await mkdir(stateDir, { recursive: true });

@@ -38,19 +38,7 @@ export class UpstreamServer {
       allowH2: pool.http2,
       connect: { timeout: pool.connectTimeoutMs, rejectUnauthorized: !pool.tlsInsecure },
     });
-    const self = this;
-    this.candidate = Object.freeze({
-      id: this.id,
-      url: this.url,
-      weight: this.weight,
-      labels: this.labels,
-      get inflight() {
-        return self.inflight;
-      },
-      get latencyMs() {
-        return self.latencyMs;
-      },
-    });
+    this.candidate = new ServerView(this);
   }
 
   recordLatency(ms: number): void {
@@ -60,5 +48,35 @@ export class UpstreamServer {
   /** Waits for requests in flight, then closes every connection. */
   close(): Promise<void> {
     return this.dispatcher.close();
+  }
+}
+
+/** What plugins see of a server: the numbers, live, and no way to reach the pool behind them. */
+class ServerView implements UpstreamCandidate {
+  readonly #server: UpstreamServer;
+  readonly id: string;
+  readonly url: string;
+  readonly weight: number;
+  readonly labels: readonly string[];
+
+  constructor(server: UpstreamServer) {
+    this.#server = server;
+    this.id = server.id;
+    this.url = server.url;
+    this.weight = server.weight;
+    this.labels = server.labels;
+    Object.freeze(this);
+  }
+
+  get inflight(): number {
+    return this.#server.inflight;
+  }
+
+  get latencyMs(): number {
+    return this.#server.latencyMs;
+  }
+
+  toJSON(): UpstreamCandidate {
+    return { id: this.id, url: this.url, weight: this.weight, labels: this.labels, inflight: this.inflight, latencyMs: this.latencyMs };
   }
 }

@@ -74,3 +74,21 @@ t.test('a missing config file, and bad arguments', async (t) => {
   t.equal(bad.code, 2);
   t.match(bad.stderr, /^weaver check: .*nope.*\nusage: weaver check/);
 });
+
+t.test('weaver check loads each plugin and validates its options without running it', async (t) => {
+  const dir = tempDir(t);
+  const tracer = fileURLToPath(new URL('../../examples/phase-tracer/index.ts', import.meta.url));
+  const good = join(dir, 'good.yaml');
+  writeFileSync(good, `${minimalYaml}plugins:\n  - use: ${tracer}\n    options: { keep: 5 }\n`);
+  const ok = await checkConfig(good);
+  t.ok(ok.ok, 'valid plugin options pass');
+
+  const bad = join(dir, 'bad.yaml');
+  writeFileSync(bad, `${minimalYaml}plugins:\n  - use: ${tracer}\n    options: { keep: "many" }\n  - use: ./nowhere.ts\n`);
+  const r = await checkConfig(bad);
+  t.notOk(r.ok);
+  if (r.ok) return;
+  t.equal(r.issues.length, 2);
+  t.match(r.issues[0], { path: 'plugins[0].options', message: /invalid options: options\.keep/ });
+  t.match(r.issues[1], { path: 'plugins[1].use', message: /cannot load ".*nowhere\.ts"/ });
+});
