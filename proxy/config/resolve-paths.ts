@@ -1,6 +1,5 @@
 // File paths in the config are relative to the config file, not to wherever weaver was started.
 import { isAbsolute, resolve } from 'node:path';
-import { pluginName } from './plugin-name.ts';
 import type { WeaverConfig } from './schema.ts';
 
 function against(dir: string, file: string): string {
@@ -20,7 +19,6 @@ export function resolveConfigPaths(config: WeaverConfig, dir: string): void {
     }
   }
   for (const plugin of config.plugins) {
-    plugin.name = pluginName(plugin);
     // Only explicit relative paths: anything else is a package name for the module resolver.
     if (plugin.use.startsWith('./') || plugin.use.startsWith('../')) plugin.use = resolve(dir, plugin.use);
   }

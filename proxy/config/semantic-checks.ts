@@ -3,7 +3,6 @@
 import { isIP } from 'node:net';
 import { listOptions } from './describe.ts';
 import { formatKeyPath, type KeyPath } from './key-path.ts';
-import { pluginName } from './plugin-name.ts';
 import type { RawIssue } from './schema-issues.ts';
 import type { WeaverConfig } from './schema.ts';
 import { didYouMean } from './suggest.ts';
@@ -16,7 +15,7 @@ export function semanticIssues(config: WeaverConfig, written: WrittenCheck): Raw
     ...listenerIssues(config, written),
     ...poolIssues(config),
     ...routeIssues(config),
-    ...pluginIssues(config, written),
+    ...pluginIssues(config),
     ...adminIssues(config),
   ];
 }
@@ -118,17 +117,16 @@ function routeIssues(config: WeaverConfig): RawIssue[] {
   return issues;
 }
 
-function pluginIssues(config: WeaverConfig, written: WrittenCheck): RawIssue[] {
-  const names = config.plugins.map(pluginName);
+// Only names written in the file can be checked here; a plugin's own name is known once it is
+// loaded, and the loader refuses duplicates then.
+function pluginIssues(config: WeaverConfig): RawIssue[] {
+  const named = config.plugins.map((p, i) => p.name ?? `\u0000unnamed-${i}`);
   const issues: RawIssue[] = [];
-  for (const [i, first] of firstSeen(names)) {
-    const named = written(['plugins', i, 'name']);
+  for (const [i, first] of firstSeen(named)) {
     issues.push({
-      path: ['plugins', i, named ? 'name' : 'use'],
+      path: ['plugins', i, 'name'],
       at: 'value',
-      message:
-        `duplicate plugin name ${JSON.stringify(names[i])} (also ${formatKeyPath(['plugins', first])})` +
-        (named ? '' : '; give one of them a distinct `name`'),
+      message: `duplicate plugin name ${JSON.stringify(named[i])} (also ${formatKeyPath(['plugins', first])})`,
     });
   }
   return issues;

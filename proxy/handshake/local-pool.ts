@@ -75,9 +75,12 @@ export class LocalPool {
     return this.inProgress;
   }
 
-  // node's TLSSocket keeps the stream it wraps as `_parent`; it is how we find our connection.
+  // tls.Server does not say which stream a TLSSocket wraps. Node keeps it as `_parent` for a
+  // net.Socket, and behind the TLS handle's JSStreamSocket for any other stream (the packet
+  // tap). handshake-pools and phase-tracer tests fail loudly if that ever changes.
   private claim(s: TLSSocket): { conn: Connection; helloDoneMark: number } | undefined {
-    const parent = (s as unknown as { _parent?: object })._parent;
+    const inner = s as unknown as { _parent?: object | null; _handle?: { _parentWrap?: { stream?: object } } };
+    const parent = inner._parent ?? inner._handle?._parentWrap?.stream;
     const entry = parent ? this.pending.get(parent) : undefined;
     if (entry && parent) {
       this.pending.delete(parent);
@@ -118,6 +121,9 @@ export class LocalPool {
 
   private failed(err: Error & { code?: string }, s: TLSSocket): void {
     const entry = this.claim(s);
+    // With a tlsClientError listener node leaves the socket open: closing it is ours to do.
+    s.destroy();
+    entry?.conn.socket.destroy();
     const timeout = err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT';
     this.metrics.handshakes.inc({ pool: this.name, outcome: timeout ? 'timeout' : 'error' });
     if (!entry) return;

@@ -7,7 +7,6 @@ import { Value } from '@sinclair/typebox/value';
 import type { Logger } from 'pino';
 import { PluginError } from '../errors.ts';
 import type { PluginEntryConfig } from '../config/schema.ts';
-import { pluginName } from '../config/plugin-name.ts';
 import type { HookOwner } from '../hooks/runner.ts';
 import type { AdminRoutes } from '../admin/routes.ts';
 import type { CoreMetrics } from '../metrics.ts';
@@ -52,7 +51,7 @@ export interface ResolvedPlugin {
 
 /** Imports a plugin and validates its options, without running its setup (`weaver check` uses this). */
 export async function resolvePlugin(entry: PluginEntryConfig, baseDir: string): Promise<ResolvedPlugin> {
-  const name = pluginName(entry);
+  let name = entry.name ?? entry.use;
   let mod: Record<string, unknown>;
   try {
     mod = (await import(moduleSpecifier(entry.use, baseDir))) as Record<string, unknown>;
@@ -63,6 +62,8 @@ export async function resolvePlugin(entry: PluginEntryConfig, baseDir: string): 
   if (!definition) {
     throw new PluginError('WEAVER_ERR_PLUGIN_LOAD', name, `"${entry.use}" has no plugin: export default definePlugin({ name, setup })`);
   }
+  // The name written in the config wins, so one plugin can be loaded twice under two names.
+  name = entry.name ?? definition.name;
   let options: unknown = entry.options ?? {};
   if (definition.options) {
     options = Value.Default(definition.options, structuredClone(options));
@@ -136,7 +137,12 @@ export async function loadPlugins(entries: readonly PluginEntryConfig[], host: P
   const loaded: LoadedPlugin[] = [];
   try {
     for (const entry of entries) {
-      if (entry.enabled) loaded.push(await loadPlugin(entry, host));
+      if (!entry.enabled) continue;
+      const plugin = await loadPlugin(entry, host);
+      loaded.push(plugin);
+      if (loaded.some((p) => p !== plugin && p.owner.name === plugin.owner.name)) {
+        throw new PluginError('WEAVER_ERR_PLUGIN_LOAD', plugin.owner.name, `loaded twice; give one of the entries a distinct \`name\``);
+      }
     }
   } catch (err) {
     await Promise.all(loaded.map((p) => p.stop()));

@@ -14,12 +14,15 @@ export interface ClientResponse {
   readonly headersSent: boolean;
   readonly writableEnded: boolean;
   readonly writableFinished: boolean;
+  readonly statusCode: number;
   writeHead(status: number, headers: OutgoingHttpHeaders): unknown;
   write(chunk: Uint8Array): boolean;
   end(): unknown;
+  end(chunk: Uint8Array): unknown;
   addTrailers(headers: OutgoingHttpHeaders): void;
-  on(event: 'drain' | 'close', listener: () => void): unknown;
-  off(event: 'drain' | 'close', listener: () => void): unknown;
+  on(event: 'drain' | 'close' | 'finish', listener: () => void): unknown;
+  once(event: 'close' | 'finish', listener: () => void): unknown;
+  off(event: 'drain' | 'close' | 'finish', listener: () => void): unknown;
   destroy(error?: Error): unknown;
 }
 

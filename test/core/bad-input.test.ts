@@ -180,9 +180,16 @@ t.test('bad configs are refused with clear errors while the running one serves',
 listeners: [{ name: a, port: 0 }]
 handshakePools: { primary: { kind: local, certificates: [{ cert: ${c}, key: ${k} }] } }
 admin: { enabled: false }`;
-  await t.rejects(start(pools(join(h.dir, 'missing.pem'), cert.keyFile)), CertificateError, 'missing certificate');
-  await t.rejects(start(pools(cert.certFile, other.keyFile)), CertificateError, 'key does not match certificate');
-  await t.rejects(start(pools(join(h.dir, 'garbage.pem'), cert.keyFile)), CertificateError, 'garbage PEM');
+  const refusal = async (yaml: string): Promise<Error> => start(yaml).then(() => new Error('started'), (e: Error) => e);
+  const missing = await refusal(pools(join(h.dir, 'missing.pem'), cert.keyFile));
+  t.ok(missing instanceof CertificateError, 'missing certificate');
+  t.match(missing.message, /missing\.pem does not exist/);
+  const mismatch = await refusal(pools(cert.certFile, other.keyFile));
+  t.ok(mismatch instanceof CertificateError, 'key does not match certificate');
+  t.match(mismatch.message, /does not match/);
+  const garbage = await refusal(pools(join(h.dir, 'garbage.pem'), cert.keyFile));
+  t.ok(garbage instanceof CertificateError, 'garbage PEM');
+  t.match(garbage.message, /garbage\.pem/);
   const inUse = `
 listeners: [{ name: a, port: ${h.port} }]
 handshakePools: { primary: { kind: local, certificates: [{ cert: ${cert.certFile}, key: ${cert.keyFile} }] } }
