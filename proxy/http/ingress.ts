@@ -76,10 +76,6 @@ class Ingress implements HttpIngress {
       return;
     }
     socket.setNoDelay(true);
-    // Only tls.Server clears this flag after the handshake; on a TLSSocket made by hand it stays
-    // set, and http2 would wait forever for a 'secureConnect' that servers never emit.
-    const handshake = socket as TLSSocket & { secureConnecting?: boolean };
-    if (handshake.secureConnecting) handshake.secureConnecting = false;
     if (socket.alpnProtocol === 'h2') {
       this.handingOver = conn;
       try {

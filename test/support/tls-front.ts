@@ -1,8 +1,8 @@
 // Stands in for the real listener in HTTP tests: TLS is terminated on loopback (ALPN h2 and
 // http/1.1), a Connection is made for each socket and handed to the ingress, the same call the
 // listener makes after a handshake. Two transports, like the listener's two paths: `native`
-// (tls.Server on the TCP socket) and `js-stream` (a TLSSocket made by hand over a JS Duplex
-// wrapping the TCP socket, as when a packet tap sits between the socket and TLS).
+// (tls.Server on the TCP socket) and `js-stream` (the same tls.Server fed a JS Duplex wrapping
+// the TCP socket, as the listener does when a packet tap sits between the socket and TLS).
 import { once } from 'node:events';
 import net, { type AddressInfo } from 'node:net';
 import { Duplex } from 'node:stream';
@@ -45,12 +45,20 @@ export async function startTlsFront(ingress: HttpIngress, opts: TlsFrontOptions)
   };
   let server: net.Server;
   if (opts.transport === 'js-stream') {
-    const secureContext = tls.createSecureContext({ cert: opts.cert, key: opts.key });
+    const tlsServer = tls.createServer({ cert: opts.cert, key: opts.key, ALPNProtocols });
+    const raws = new WeakMap<object, net.Socket>();
+    tlsServer.on('secureConnection', (socket) => {
+      const inner = socket as unknown as { _handle?: { _parentWrap?: { stream?: object } } };
+      const stream = inner._handle?._parentWrap?.stream;
+      const raw = stream && raws.get(stream);
+      if (raw) serve(socket, raw);
+      else socket.destroy();
+    });
     server = net.createServer((raw) => {
       raw.on('error', () => raw.destroy());
-      const socket = new tls.TLSSocket(jsStream(raw), { isServer: true, secureContext, ALPNProtocols });
-      socket.on('error', () => socket.destroy());
-      socket.once('secure', () => serve(socket, raw));
+      const duplex = jsStream(raw);
+      raws.set(duplex, raw);
+      tlsServer.emit('connection', duplex);
     });
   } else {
     const tlsServer = tls.createServer({ cert: opts.cert, key: opts.key, ALPNProtocols });
