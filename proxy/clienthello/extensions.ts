@@ -2,7 +2,7 @@
 // its extension exactly: a TLS library rejects a hello whose inner lengths disagree, and so do we.
 import { ClientHelloError } from '../errors.ts';
 import type { ByteReader } from './byte-reader.ts';
-import type { KeyShareEntry } from './types.ts';
+import type { ClientHello, KeyShareEntry } from './types.ts';
 
 export const EXT = {
   serverName: 0x0000,
@@ -16,17 +16,19 @@ export const EXT = {
   keyShare: 0x0033,
 } as const;
 
-export interface DecodedExtensions {
-  supportedVersions: number[];
-  supportedGroups: number[];
-  ecPointFormats: number[];
-  signatureAlgorithms: number[];
-  alpn: string[];
-  sni: string | undefined;
-  keyShares: KeyShareEntry[];
-  pskKeyExchangeModes: number[];
-  paddingLength: number;
-}
+/** The ClientHello fields that come from decoding its extensions. */
+export type DecodedExtensions = Pick<
+  ClientHello,
+  | 'supportedVersions'
+  | 'supportedGroups'
+  | 'ecPointFormats'
+  | 'signatureAlgorithms'
+  | 'alpn'
+  | 'sni'
+  | 'keyShares'
+  | 'pskKeyExchangeModes'
+  | 'paddingLength'
+>;
 
 export function emptyDecodedExtensions(): DecodedExtensions {
   return {

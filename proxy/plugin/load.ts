@@ -1,6 +1,7 @@
 // Loads the plugins a config lists, in order: resolve the module, validate its options against
 // the schema the plugin declares, and run its setup with a PluginApi of its own.
 import { mkdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Value } from '@sinclair/typebox/value';
@@ -34,9 +35,17 @@ export interface PluginHost {
 
 const SETUP_BUDGET_MS = 30_000;
 
+/**
+ * A path is relative to the config file; a package name is looked up from the config file's
+ * directory first (plugins installed beside the config), then from Weaver's own dependencies.
+ */
 function moduleSpecifier(use: string, baseDir: string): string {
   if (use.startsWith('.') || isAbsolute(use)) return pathToFileURL(resolve(baseDir, use)).href;
-  return use; // a package name, resolved from the working directory's node_modules
+  try {
+    return pathToFileURL(createRequire(join(baseDir, 'weaver.config')).resolve(use)).href;
+  } catch {
+    return use;
+  }
 }
 
 function isDefinition(v: unknown): v is PluginDefinition {
@@ -76,8 +85,8 @@ export async function resolvePlugin(entry: PluginEntryConfig, baseDir: string): 
   return { name, definition, options };
 }
 
-export async function loadPlugin(entry: PluginEntryConfig, host: PluginHost): Promise<LoadedPlugin> {
-  const { name, definition, options } = await resolvePlugin(entry, host.baseDir);
+async function setupPlugin(entry: PluginEntryConfig, resolved: ResolvedPlugin, host: PluginHost): Promise<LoadedPlugin> {
+  const { name, definition, options } = resolved;
   const log = host.log.child({ plugin: name });
   const stateDir = join(host.stateDir, 'plugins', name);
   await mkdir(stateDir, { recursive: true });
@@ -138,11 +147,11 @@ export async function loadPlugins(entries: readonly PluginEntryConfig[], host: P
   try {
     for (const entry of entries) {
       if (!entry.enabled) continue;
-      const plugin = await loadPlugin(entry, host);
-      loaded.push(plugin);
-      if (loaded.some((p) => p !== plugin && p.owner.name === plugin.owner.name)) {
-        throw new PluginError('WEAVER_ERR_PLUGIN_LOAD', plugin.owner.name, `loaded twice; give one of the entries a distinct \`name\``);
+      const resolved = await resolvePlugin(entry, host.baseDir);
+      if (loaded.some((p) => p.owner.name === resolved.name)) {
+        throw new PluginError('WEAVER_ERR_PLUGIN_LOAD', resolved.name, 'loaded twice; give one of the entries a distinct `name`');
       }
+      loaded.push(await setupPlugin(entry, resolved, host));
     }
   } catch (err) {
     await Promise.all(loaded.map((p) => p.stop()));

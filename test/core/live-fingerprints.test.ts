@@ -5,6 +5,7 @@ import tls from 'node:tls';
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { request } from 'undici';
+import type { Fingerprints } from '../../proxy/clienthello/types.ts';
 import { startWeaver, repoRoot } from '../support/weaver-harness.ts';
 
 const run = promisify(execFile);
@@ -19,15 +20,9 @@ admin: { port: 0 }
 `);
 t.teardown(() => h.stop());
 
-interface Seen {
+interface Seen extends Fingerprints {
   sni?: string;
   alpn: string[];
-  ja3: string;
-  ja3_string: string;
-  ja4: string;
-  ja4_r: string;
-  ja4_o: string;
-  ja4_ro: string;
   rawHex: string;
   records: number;
 }

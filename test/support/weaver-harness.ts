@@ -21,9 +21,15 @@ export interface Harness {
 
 export { repoRoot } from './run-weaver.ts';
 
-export async function startWeaver(yaml: string, opts: { listener?: string; files?: Record<string, string> } = {}): Promise<Harness> {
+export interface StartWeaverOptions {
+  listener?: string;
+  /** Prepares the config's directory (files, a node_modules of plugins) before the start. */
+  setup?: (dir: string) => void;
+}
+
+export async function startWeaver(yaml: string, opts: StartWeaverOptions = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'weaver-test-'));
-  for (const [name, text] of Object.entries(opts.files ?? {})) writeFileSync(join(dir, name), text);
+  opts.setup?.(dir);
   const file = join(dir, 'weaver.yaml');
   writeFileSync(file, yaml);
   const logs: Array<Record<string, unknown>> = [];
@@ -45,7 +51,13 @@ export async function startWeaver(yaml: string, opts: { listener?: string; files
     },
   });
   const loaded = loadConfigText(yaml, file);
-  const weaver = await Weaver.start(loaded, { log: createLogger('debug', sink), processMetrics: false });
+  let weaver: Weaver;
+  try {
+    weaver = await Weaver.start(loaded, { log: createLogger('debug', sink), processMetrics: false });
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const listener = opts.listener ?? loaded.config.listeners[0]!.name;
   return {
     weaver,
