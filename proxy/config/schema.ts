@@ -157,9 +157,52 @@ export const UpstreamServerSchema = Type.Object(
   { additionalProperties: false },
 );
 
+export const HealthCheckSchema = Type.Object(
+  {
+    path: Type.String({ default: '/', pattern: '^/', description: 'HTTP path probed on each server' }),
+    intervalMs: Ms(5_000, 'time between probes of one server', 3_600_000),
+    timeoutMs: Ms(2_000, 'a probe not answered by then fails', 600_000),
+    healthyThreshold: Type.Integer({ minimum: 1, maximum: 100, default: 2, description: 'passing probes in a row to mark a server healthy' }),
+    unhealthyThreshold: Type.Integer({ minimum: 1, maximum: 100, default: 3, description: 'failing probes in a row to mark it unhealthy' }),
+    expectStatus: Type.String({ default: '200-399', pattern: '^\\d{3}(-\\d{3})?(,\\d{3}(-\\d{3})?)*$', description: 'statuses that pass, e.g. "200-299,404"' }),
+  },
+  { additionalProperties: false, description: 'active health checks; absent = servers are healthy unless ejected' },
+);
+
+export const OutlierDetectionSchema = Type.Object(
+  {
+    consecutive5xx: Type.Integer({ minimum: 0, default: 5, description: 'ejects after this many 5xx in a row (0 = off)' }),
+    consecutiveConnectFailures: Type.Integer({ minimum: 0, default: 3, description: 'ejects after this many connect failures in a row (0 = off)' }),
+    baseEjectionMs: Ms(10_000, 'first ejection time; each further ejection of the server adds this again', 3_600_000),
+    maxEjectionMs: Ms(300_000, 'longest ejection', 86_400_000),
+    maxEjectedPercent: Type.Integer({ minimum: 0, maximum: 100, default: 50, description: 'never eject more than this share of a pool' }),
+  },
+  { additionalProperties: false, default: {}, description: 'passive outlier ejection from live traffic' },
+);
+
+export const RetrySchema = Type.Object(
+  {
+    attempts: Type.Integer({ minimum: 0, maximum: 10, default: 2, description: 'extra tries of an idempotent request on another server (0 = off)' }),
+    budgetPercent: Type.Integer({ minimum: 0, maximum: 100, default: 20, description: 'retries may add at most this share to the request rate' }),
+    minRetriesPerSecond: Type.Integer({ minimum: 0, default: 10, description: 'retries always allowed per second, whatever the budget' }),
+    on: Type.Array(
+      Type.Union([Type.Literal('connect-failure'), Type.Literal('reset'), Type.Literal('timeout'), Type.Literal('502'), Type.Literal('503'), Type.Literal('504')]),
+      { default: ['connect-failure', 'reset', '503'], description: 'what makes a request retryable' },
+    ),
+  },
+  { additionalProperties: false, default: {}, description: 'retries of idempotent requests (GET, HEAD, OPTIONS, PUT, DELETE) whose body was not streamed yet' },
+);
+
 export const UpstreamSchema = Type.Object(
   {
     servers: Type.Array(UpstreamServerSchema, { minItems: 1 }),
+    balance: Type.Union([Type.Literal('round-robin'), Type.Literal('least-request'), Type.Literal('p2c-ewma')], {
+      default: 'round-robin',
+      description: 'weighted round robin, least outstanding requests, or power of two choices on latency (EWMA)',
+    }),
+    healthCheck: Type.Optional(HealthCheckSchema),
+    outlierDetection: OutlierDetectionSchema,
+    retries: RetrySchema,
     http2: Type.Boolean({ default: false, description: 'speak HTTP/2 to these servers (h2 over TLS)' }),
     connections: Type.Integer({ minimum: 1, default: 128, description: 'connections per server' }),
     connectTimeoutMs: Ms(5_000, 'TCP/TLS connect timeout', 120_000),
@@ -226,6 +269,11 @@ export const DemoOriginSchema = Type.Object(
 export const ConfigSchema = Type.Object(
   {
     stateDir: Type.String({ default: '.weaver', description: 'dev certificates and plugin state, relative to the config file' }),
+    workers: Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: 256 })], {
+      default: 'auto',
+      description: 'worker processes sharing the listeners; auto = one per core',
+    }),
+    drainTimeoutMs: Ms(10_000, 'on SIGTERM or when a reload retires a runtime, in-flight requests get this long', 600_000),
     log: LogSchema,
     listeners: Type.Array(ListenerSchema, { minItems: 1 }),
     handshakePools: Type.Record(Type.String(), PoolSchema, { description: 'must hold every pool a listener names' }),
