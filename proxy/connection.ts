@@ -21,7 +21,8 @@ export class Connection implements ConnectionContext {
   readonly acceptedAt: number;
   /** performance.now() at accept, for durations. */
   readonly acceptedMark: number;
-  readonly log: Logger;
+  private readonly rootLog: Logger;
+  private childLog: Logger | undefined;
   readonly socket: Socket;
   readonly tags: Record<string, TagValue> = {};
   hello: HelloInfo | undefined;
@@ -43,7 +44,13 @@ export class Connection implements ConnectionContext {
     this.localPort = socket.localPort ?? 0;
     this.acceptedAt = Date.now();
     this.acceptedMark = performance.now();
-    this.log = log.child({ conn: this.id });
+    this.rootLog = log;
+  }
+
+  // Made on first use: most connections never log, and a pino child costs time and memory
+  // on every accept.
+  get log(): Logger {
+    return (this.childLog ??= this.rootLog.child({ conn: this.id }));
   }
 
   tag(key: string, value: TagValue): void {
