@@ -3,7 +3,7 @@
 //   b: sha256 of the sorted cipher list, 12 hex chars
 //   c: sha256 of "sorted extensions without SNI and ALPN" + "_" + signature algorithms (wire order)
 // plus the raw (`_r`) and original-order (`_o`, `_ro`) renderings. GREASE is ignored everywhere.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { EXT } from './extensions.ts';
 import { withoutGrease } from './grease.ts';
 import type { ClientHello, Fingerprints } from './types.ts';
@@ -25,7 +25,8 @@ const VERSIONS: Record<number, string> = {
 };
 
 export function ja4(hello: ClientHello): Ja4Fingerprints {
-  const ciphers = withoutGrease(hello.ciphers).map(hex4);
+  const cipherCodes = withoutGrease(hello.ciphers);
+  const ciphers = cipherCodes.map(hex4);
   const extensions = withoutGrease(hello.extensionTypes);
   const sigalgs = withoutGrease(hello.signatureAlgorithms).map(hex4).join(',');
 
@@ -39,12 +40,13 @@ export function ja4(hello: ClientHello): Ja4Fingerprints {
 
   // The sorted forms drop SNI and ALPN, already in `a`, so a client going to an IP or asking for
   // another protocol keeps its `c`; the original-order forms keep every extension as sent.
+  // Four-digit lowercase hex sorts like the numbers it encodes, so sort the numbers.
   const sortedExts = extensions
     .filter((t) => t !== EXT.serverName && t !== EXT.alpn)
-    .map(hex4)
-    .sort();
+    .sort(byValue)
+    .map(hex4);
   const originalExts = extensions.map(hex4);
-  const sortedCiphers = [...ciphers].sort();
+  const sortedCiphers = cipherCodes.sort(byValue).map(hex4);
 
   const sortedC = withSigalgs(sortedExts.join(','), sigalgs);
   const originalC = withSigalgs(originalExts.join(','), sigalgs);
@@ -90,15 +92,22 @@ function hash12(list: string[]): string {
 }
 
 function sha12(s: string): string {
-  return createHash('sha256').update(s).digest('hex').slice(0, 12);
+  return hash('sha256', s, 'hex').slice(0, 12);
 }
 
 function count2(n: number): string {
   return String(Math.min(n, 99)).padStart(2, '0');
 }
 
+function byValue(a: number, b: number): number {
+  return a - b;
+}
+
+// Code points repeat across every hello (a few hundred distinct values in practice), so their
+// hex forms are made once.
+const hexCache: string[] = [];
 function hex4(v: number): string {
-  return v.toString(16).padStart(4, '0');
+  return (hexCache[v] ??= v.toString(16).padStart(4, '0'));
 }
 
 function isAlnum(b: number): boolean {
