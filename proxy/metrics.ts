@@ -1,6 +1,39 @@
 // Core metrics in one prom-client registry; plugins register theirs in the same one through
-// their PluginApi, so one /metrics scrape shows everything.
+// their PluginApi, so one /metrics scrape shows everything. The registry outlives runtimes: a
+// reload keeps counting in the same series. docs/metrics.md lists every name.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** One server of one live upstream pool, as the gauges read it at scrape time. */
+export interface UpstreamGaugeRow {
+  readonly upstream: string;
+  readonly server: string;
+  readonly inRotation: boolean;
+  readonly inflight: number;
+}
+
+export interface UpstreamGaugeSource {
+  gaugeRows(): Iterable<UpstreamGaugeRow>;
+}
+
+/**
+ * Sets an upstream gauge from every live registry at scrape time. During a reload the old and
+ * the new registry are both live; `combine` merges their values for one server.
+ */
+function fromUpstreams(sources: ReadonlySet<UpstreamGaugeSource>, value: (row: UpstreamGaugeRow) => number, combine: (a: number, b: number) => number) {
+  return function (this: Gauge<'upstream' | 'server'>): void {
+    this.reset();
+    const seen = new Map<string, number>();
+    for (const source of sources) {
+      for (const r of source.gaugeRows()) {
+        const key = `${r.upstream}\u0000${r.server}`;
+        const before = seen.get(key);
+        const v = before === undefined ? value(r) : combine(before, value(r));
+        seen.set(key, v);
+        this.set({ upstream: r.upstream, server: r.server }, v);
+      }
+    }
+  };
+}
 
 export class CoreMetrics {
   readonly registry = new Registry();
@@ -60,14 +93,71 @@ export class CoreMetrics {
     labelNames: ['upstream', 'code'] as const,
     registers: [this.registry],
   });
+  readonly upstreamRetries = new Counter({
+    name: 'weaver_upstream_retries_total',
+    help: 'Requests sent again to another server, by upstream pool and reason',
+    labelNames: ['upstream', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly upstreamRetryBudgetExhausted = new Counter({
+    name: 'weaver_upstream_retry_budget_exhausted_total',
+    help: 'Retries not made because the pool\'s retry budget was spent, by upstream pool',
+    labelNames: ['upstream'] as const,
+    registers: [this.registry],
+  });
+  readonly upstreamEjections = new Counter({
+    name: 'weaver_upstream_ejections_total',
+    help: 'Servers taken out of rotation by outlier detection, by upstream pool and server',
+    labelNames: ['upstream', 'server'] as const,
+    registers: [this.registry],
+  });
+  /** Live upstream registries, read at scrape time: no per-request cost, and a closed one's servers vanish. */
+  private readonly upstreamSources = new Set<UpstreamGaugeSource>();
+  readonly upstreamHealthy = new Gauge({
+    name: 'weaver_upstream_healthy',
+    help: '1 when the upstream server is in rotation (passing health checks, not ejected), else 0',
+    labelNames: ['upstream', 'server'] as const,
+    registers: [this.registry],
+    collect: fromUpstreams(this.upstreamSources, (r) => (r.inRotation ? 1 : 0), Math.max),
+  });
+  readonly upstreamInflight = new Gauge({
+    name: 'weaver_upstream_inflight',
+    help: 'Requests in flight to an upstream server, by upstream pool and server',
+    labelNames: ['upstream', 'server'] as const,
+    registers: [this.registry],
+    collect: fromUpstreams(this.upstreamSources, (r) => r.inflight, (a, b) => a + b),
+  });
   readonly pluginErrors = new Counter({
     name: 'weaver_plugin_errors_total',
     help: 'Plugin hook failures, by plugin, phase and error code (throws, timeouts, bad decisions)',
     labelNames: ['plugin', 'phase', 'code'] as const,
     registers: [this.registry],
   });
+  readonly pluginTimeouts = new Counter({
+    name: 'weaver_plugin_timeouts_total',
+    help: 'Async plugin hooks that overran their timeoutMs, by plugin and phase (also counted in weaver_plugin_errors_total)',
+    labelNames: ['plugin', 'phase'] as const,
+    registers: [this.registry],
+  });
+  readonly reloads = new Counter({
+    name: 'weaver_reloads_total',
+    help: 'Configuration reloads, by result (ok, refused)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly runtimesDraining = new Gauge({
+    name: 'weaver_runtimes_draining',
+    help: 'Runtimes retired by a reload whose connections have not all closed yet',
+    registers: [this.registry],
+  });
 
   constructor(defaults = true) {
     if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'weaver_process_' });
+  }
+
+  /** Counts a registry's servers in weaver_upstream_inflight until the returned function is called. */
+  watchUpstreams(source: UpstreamGaugeSource): () => void {
+    this.upstreamSources.add(source);
+    return () => this.upstreamSources.delete(source);
   }
 }

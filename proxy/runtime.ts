@@ -1,6 +1,7 @@
-// Everything one config builds: certificates, handshake pools, upstreams, routes, plugins and
-// their hook chain. A connection keeps the runtime it was accepted with, so a reload can build
-// a new one for new connections while established ones carry on with theirs.
+// Everything one config builds: certificates, handshake pools, upstreams, routes, plugins (with
+// their admin routes) and their hook chain. A connection keeps the runtime it was accepted with,
+// so a reload builds a new one for new connections while established ones carry on with theirs;
+// the old one is retired: it drains, then closes.
 import { isAbsolute, resolve } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
@@ -13,7 +14,7 @@ import { HookRunner } from './hooks/runner.ts';
 import { loadPlugins, type LoadedPlugin } from './plugin/load.ts';
 import { createHttpIngress, type HttpIngress } from './http/ingress.ts';
 import { UpstreamRegistry } from './upstream/registry.ts';
-import type { AdminRoutes } from './admin/routes.ts';
+import { AdminRoutes } from './admin/routes.ts';
 import type { CoreMetrics } from './metrics.ts';
 import type { Connection } from './connection.ts';
 import type { HandshakeInfo } from './plugin/types.ts';
@@ -24,7 +25,6 @@ export type Pool = LocalPool | RemotePool;
 export interface RuntimeDeps {
   log: Logger;
   metrics: CoreMetrics;
-  admin: AdminRoutes;
   /** Directory of the config file: relative paths in it were written against it. */
   baseDir: string;
 }
@@ -35,11 +35,20 @@ export class Runtime {
   readonly metrics: CoreMetrics;
   readonly pools = new Map<string, Pool>();
   readonly connections = new Set<Connection>();
+  /**
+   * Each runtime's plugins mount their routes here, not in a table shared with the runtime
+   * before: a reload builds the new plugins beside the old ones without a clash, and the admin
+   * API follows whichever runtime is current.
+   */
+  readonly adminRoutes = new AdminRoutes();
   readonly stateDir: string;
   hooks!: HookRunner;
   plugins: LoadedPlugin[] = [];
   upstreams!: UpstreamRegistry;
   ingress!: HttpIngress;
+  private retiring: Promise<number> | undefined;
+  private closing: Promise<void> | undefined;
+  private onEmpty: (() => void) | undefined;
 
   private constructor(config: WeaverConfig, deps: RuntimeDeps) {
     this.config = config;
@@ -61,17 +70,24 @@ export class Runtime {
       });
       rt.pools.set(name, new LocalPool(name, pool, certs, rt.metrics, (s, c, i) => rt.handshakeDone(s, c, i)));
     }
-    rt.upstreams = new UpstreamRegistry(config.upstreams);
-    rt.plugins = await loadPlugins(config.plugins, {
-      log: rt.log,
-      metrics: rt.metrics,
-      admin: deps.admin,
-      pools: [...rt.pools.keys()],
-      stateDir: rt.stateDir,
-      baseDir: deps.baseDir,
-    });
+    rt.upstreams = new UpstreamRegistry(config.upstreams, { log: rt.log, metrics: rt.metrics });
+    try {
+      rt.plugins = await loadPlugins(config.plugins, {
+        log: rt.log,
+        metrics: rt.metrics,
+        admin: rt.adminRoutes,
+        pools: [...rt.pools.keys()],
+        stateDir: rt.stateDir,
+        baseDir: deps.baseDir,
+      });
+    } catch (err) {
+      // A refused reload must leave nothing running behind it (upstream pools, their probes).
+      await rt.upstreams.close();
+      throw err;
+    }
     rt.hooks = new HookRunner(rt.plugins, (owner, phase, error) => {
       rt.metrics.pluginErrors.inc({ plugin: owner.name, phase, code: error.code });
+      if (error.code === 'WEAVER_ERR_PLUGIN_TIMEOUT') rt.metrics.pluginTimeouts.inc({ plugin: owner.name, phase });
       rt.log.warn({ plugin: owner.name, phase, code: error.code, reason: error.message, policy: owner.failure }, 'plugin hook failed');
     });
     rt.ingress = createHttpIngress({
@@ -132,6 +148,7 @@ export class Runtime {
     conn.closed = true;
     this.connections.delete(conn);
     this.metrics.activeConnections.dec({ listener: conn.listener });
+    if (this.connections.size === 0) this.onEmpty?.();
     const durationMs = performance.now() - conn.acceptedMark;
     if (this.hooks.has('onClose')) {
       this.hooks.close(conn, {
@@ -145,7 +162,43 @@ export class Runtime {
     }
   }
 
-  async close(deadlineMs: number): Promise<void> {
+  /**
+   * For a runtime a reload replaced (its listeners already feed the new one): what is open
+   * finishes without taking more keep-alive work (see HttpIngress.retire), and once the last
+   * connection has closed, or the drain timeout has passed, the runtime closes for good.
+   * Resolves with how many connections the timeout cut.
+   */
+  retire(drainTimeoutMs: number): Promise<number> {
+    this.retiring ??= this.drainThenClose(drainTimeoutMs);
+    return this.retiring;
+  }
+
+  private async drainThenClose(drainTimeoutMs: number): Promise<number> {
+    this.ingress.retire();
+    if (this.connections.size > 0) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.onEmpty = undefined;
+          resolve();
+        };
+        const timer = setTimeout(done, drainTimeoutMs);
+        timer.unref();
+        this.onEmpty = done;
+      });
+    }
+    const cut = this.connections.size;
+    await this.close(0);
+    return cut;
+  }
+
+  /** Stops taking requests, gives in-flight ones `deadlineMs`, then stops plugins and upstreams. Once. */
+  close(deadlineMs: number): Promise<void> {
+    this.closing ??= this.shutdown(deadlineMs);
+    return this.closing;
+  }
+
+  private async shutdown(deadlineMs: number): Promise<void> {
     await this.ingress.close(deadlineMs);
     for (const conn of this.connections) conn.socket.destroy();
     await Promise.all(this.plugins.map((p) => p.stop()));

@@ -1,24 +1,16 @@
-// The admin API on its own listener. Loopback by default; anywhere else it needs a bearer token
-// (startup refuses a non-loopback admin without one, see config checks).
+// The admin API on its own listener: HTTP in, an AdminCall to the handler, its reply out.
+// Loopback by default; anywhere else it needs a bearer token (config checks refuse a
+// non-loopback admin without one), and then every request must carry it.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { WeaverError } from '../errors.ts';
 import type { AdminConfig } from '../config/schema.ts';
-import type { AdminRoutes } from './routes.ts';
-import type { Registry } from 'prom-client';
+import type { AdminHandle, AdminReply } from './handler.ts';
 
 const MAX_BODY_BYTES = 1_048_576;
-
-export interface AdminSources {
-  routes: AdminRoutes;
-  registry: Registry;
-  /** Core endpoints: path → JSON producer. Kept by the app so the admin server knows no internals. */
-  get: Record<string, () => unknown>;
-  post: Record<string, (body: unknown) => unknown>;
-  ready(): boolean;
-}
+const BODYLESS = new Set(['GET', 'HEAD', 'DELETE']);
 
 export interface AdminServer {
   readonly server: Server;
@@ -26,12 +18,18 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = typeof body === 'string' ? body : JSON.stringify(body, null, 2) + '\n';
-  res.writeHead(status, {
-    'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json',
+export interface AdminServerOptions {
+  handle: AdminHandle;
+  /** Read per request, so a reload that changes the token applies at once. */
+  token(): string | undefined;
+}
+
+function send(res: ServerResponse, reply: AdminReply): void {
+  const text = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body, null, 2) + '\n';
+  res.writeHead(reply.status, {
+    'content-type': typeof reply.body === 'string' ? 'text/plain; charset=utf-8' : 'application/json',
     'cache-control': 'no-store',
-    ...headers,
+    ...reply.headers,
   });
   res.end(text);
 }
@@ -59,40 +57,31 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-export async function startAdminServer(config: AdminConfig, sources: AdminSources, log: Logger): Promise<AdminServer> {
+export async function startAdminServer(config: AdminConfig, opts: AdminServerOptions, log: Logger): Promise<AdminServer> {
   const server = createServer(async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://admin');
     const method = req.method ?? 'GET';
+    const url = req.url ?? '/';
     let caller = 'loopback';
-    if (config.token !== undefined) {
-      if (!tokenMatches(req.headers.authorization, config.token)) {
-        log.warn({ method, path: url.pathname, from: req.socket.remoteAddress }, 'admin request without a valid token');
-        return send(res, 401, { error: 'a bearer token is required', code: 'WEAVER_ERR_ADMIN_AUTH' }, { 'www-authenticate': 'Bearer' });
+    const token = opts.token();
+    if (token !== undefined) {
+      if (!tokenMatches(req.headers.authorization, token)) {
+        log.warn({ method, path: url.split('?')[0], from: req.socket.remoteAddress }, 'admin request without a valid token');
+        return send(res, {
+          status: 401,
+          body: { error: 'a bearer token is required', code: 'WEAVER_ERR_ADMIN_AUTH' },
+          headers: { 'www-authenticate': 'Bearer' },
+        });
       }
       caller = 'token';
     }
+    let body: unknown;
     try {
-      if (method === 'GET' && url.pathname === '/metrics') {
-        return send(res, 200, await sources.registry.metrics(), { 'content-type': sources.registry.contentType });
-      }
-      if (method === 'GET' && url.pathname === '/healthz') return send(res, 200, 'ok\n');
-      if (method === 'GET' && url.pathname === '/readyz') {
-        return sources.ready() ? send(res, 200, 'ready\n') : send(res, 503, 'not ready\n');
-      }
-      const core = method === 'GET' ? sources.get[url.pathname] : method === 'POST' ? sources.post[url.pathname] : undefined;
-      if (core) return send(res, 200, await core(method === 'POST' ? await readJson(req) : undefined));
-      const route = sources.routes.match(method, url.pathname);
-      if (!route) return send(res, 404, { error: `no route ${method} ${url.pathname}`, code: 'WEAVER_ERR_ADMIN_NOT_FOUND' });
-      const body = method === 'GET' || method === 'DELETE' ? undefined : await readJson(req);
-      const out = await route.handler({ method, path: route.path, query: url.searchParams, headers: req.headers, body, caller });
-      return send(res, out.status ?? 200, out.body ?? '', out.headers);
+      if (!BODYLESS.has(method)) body = await readJson(req);
     } catch (err) {
-      const code = err instanceof WeaverError ? err.code : 'WEAVER_ERR_ADMIN';
-      const status = code === 'WEAVER_ERR_ADMIN_BODY' ? 400 : code === 'WEAVER_ERR_CONFIG' ? 422 : 500;
-      log.warn({ err, method, path: url.pathname }, 'admin request failed');
-      if (!res.headersSent) send(res, status, { error: (err as Error).message, code });
-      else res.destroy();
+      return send(res, { status: 400, body: { error: (err as Error).message, code: 'WEAVER_ERR_ADMIN_BODY' } });
     }
+    const reply = await opts.handle({ method, url, headers: req.headers, body, caller });
+    if (!res.headersSent) send(res, reply);
   });
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;

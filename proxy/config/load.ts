@@ -27,15 +27,18 @@ export interface LoadedConfig {
 }
 
 export async function loadConfigFile(file: string): Promise<LoadedConfig> {
-  let text: string;
+  return loadConfigText(await readConfigFile(file), file);
+}
+
+/** The file's text, or a ConfigError that says why it cannot be read. */
+export async function readConfigFile(file: string): Promise<string> {
   try {
-    text = await readFile(file, 'utf8');
+    return await readFile(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (err as Error).message;
     throw new ConfigError([{ file, line: 1, col: 1, path: '', message: `cannot read the configuration file: ${reason}` }]);
   }
-  return loadConfigText(text, file);
 }
 
 /** `file` names the source in messages and anchors relative paths; it is not read. */

@@ -159,38 +159,75 @@ export const UpstreamServerSchema = Type.Object(
 
 export const HealthCheckSchema = Type.Object(
   {
-    path: Type.String({ default: '/', pattern: '^/', description: 'HTTP path probed on each server' }),
-    intervalMs: Ms(5_000, 'time between probes of one server', 3_600_000),
-    timeoutMs: Ms(2_000, 'a probe not answered by then fails', 600_000),
+    path: Type.String({ default: '/', pattern: '^/', description: 'HTTP path probed with GET on each server, on a connection of its own' }),
+    intervalMs: Type.Integer({
+      minimum: 10,
+      maximum: 3_600_000,
+      default: 5_000,
+      description: 'time between probes of one server, ±10% jitter; the first probe runs within min(intervalMs, 1 s) of the start',
+    }),
+    timeoutMs: Type.Integer({ minimum: 1, maximum: 600_000, default: 2_000, description: 'a probe not answered (headers and body) by then fails' }),
     healthyThreshold: Type.Integer({ minimum: 1, maximum: 100, default: 2, description: 'passing probes in a row to mark a server healthy' }),
     unhealthyThreshold: Type.Integer({ minimum: 1, maximum: 100, default: 3, description: 'failing probes in a row to mark it unhealthy' }),
     expectStatus: Type.String({ default: '200-399', pattern: '^\\d{3}(-\\d{3})?(,\\d{3}(-\\d{3})?)*$', description: 'statuses that pass, e.g. "200-299,404"' }),
   },
-  { additionalProperties: false, description: 'active health checks; absent = servers are healthy unless ejected' },
+  {
+    additionalProperties: false,
+    description: 'active health checks; servers start healthy and leave rotation after unhealthyThreshold failed probes; absent = healthy unless ejected',
+  },
 );
 
 export const OutlierDetectionSchema = Type.Object(
   {
-    consecutive5xx: Type.Integer({ minimum: 0, default: 5, description: 'ejects after this many 5xx in a row (0 = off)' }),
+    consecutive5xx: Type.Integer({
+      minimum: 0,
+      default: 5,
+      description: 'ejects after this many 5xx answers, resets or response timeouts in a row (0 = off)',
+    }),
     consecutiveConnectFailures: Type.Integer({ minimum: 0, default: 3, description: 'ejects after this many connect failures in a row (0 = off)' }),
-    baseEjectionMs: Ms(10_000, 'first ejection time; each further ejection of the server adds this again', 3_600_000),
+    baseEjectionMs: Ms(10_000, 'ejection time = this × the server\'s ejection count; the count drops by one per baseEjectionMs back in rotation', 3_600_000),
     maxEjectionMs: Ms(300_000, 'longest ejection', 86_400_000),
-    maxEjectedPercent: Type.Integer({ minimum: 0, maximum: 100, default: 50, description: 'never eject more than this share of a pool' }),
+    maxEjectedPercent: Type.Integer({
+      minimum: 0,
+      maximum: 100,
+      default: 50,
+      description: 'at most floor(servers × this / 100) servers of a pool are ejected at once',
+    }),
   },
-  { additionalProperties: false, default: {}, description: 'passive outlier ejection from live traffic' },
+  {
+    additionalProperties: false,
+    default: {},
+    description: 'passive outlier ejection from live traffic; with healthCheck, an ejected server must also pass healthyThreshold probes to return',
+  },
 );
 
 export const RetrySchema = Type.Object(
   {
-    attempts: Type.Integer({ minimum: 0, maximum: 10, default: 2, description: 'extra tries of an idempotent request on another server (0 = off)' }),
-    budgetPercent: Type.Integer({ minimum: 0, maximum: 100, default: 20, description: 'retries may add at most this share to the request rate' }),
-    minRetriesPerSecond: Type.Integer({ minimum: 0, default: 10, description: 'retries always allowed per second, whatever the budget' }),
+    attempts: Type.Integer({ minimum: 0, maximum: 10, default: 2, description: 'extra tries of an idempotent request, each on a server not tried yet (0 = off)' }),
+    budgetPercent: Type.Integer({
+      minimum: 0,
+      maximum: 100,
+      default: 20,
+      description: 'retries over the last 10 s may reach this share of the requests over the same 10 s',
+    }),
+    minRetriesPerSecond: Type.Integer({
+      minimum: 0,
+      default: 10,
+      description: 'the budget never falls below this × 10 retries per 10 s, however few the requests',
+    }),
     on: Type.Array(
       Type.Union([Type.Literal('connect-failure'), Type.Literal('reset'), Type.Literal('timeout'), Type.Literal('502'), Type.Literal('503'), Type.Literal('504')]),
-      { default: ['connect-failure', 'reset', '503'], description: 'what makes a request retryable' },
+      {
+        default: ['connect-failure', 'reset', '503'],
+        description: 'what makes a request retryable: no connection, a connection lost before the response, no response head in time, or these statuses',
+      },
     ),
   },
-  { additionalProperties: false, default: {}, description: 'retries of idempotent requests (GET, HEAD, OPTIONS, PUT, DELETE) whose body was not streamed yet' },
+  {
+    additionalProperties: false,
+    default: {},
+    description: 'retries of idempotent requests (GET, HEAD, OPTIONS, PUT, DELETE, TRACE) without a body, never once the response has started',
+  },
 );
 
 export const UpstreamSchema = Type.Object(
@@ -198,7 +235,8 @@ export const UpstreamSchema = Type.Object(
     servers: Type.Array(UpstreamServerSchema, { minItems: 1 }),
     balance: Type.Union([Type.Literal('round-robin'), Type.Literal('least-request'), Type.Literal('p2c-ewma')], {
       default: 'round-robin',
-      description: 'weighted round robin, least outstanding requests, or power of two choices on latency (EWMA)',
+      description:
+        'smooth weighted round robin; fewest requests in flight per unit of weight; or two servers drawn by weight, the lower latency (EWMA) × (in flight + 1) wins',
     }),
     healthCheck: Type.Optional(HealthCheckSchema),
     outlierDetection: OutlierDetectionSchema,
@@ -294,6 +332,10 @@ export type RemotePoolConfig = Static<typeof RemotePoolSchema>;
 export type PoolConfig = Static<typeof PoolSchema>;
 export type RouteConfig = Static<typeof RouteSchema>;
 export type UpstreamConfig = Static<typeof UpstreamSchema>;
+export type HealthCheckConfig = Static<typeof HealthCheckSchema>;
+export type OutlierDetectionConfig = Static<typeof OutlierDetectionSchema>;
+export type RetryConfig = Static<typeof RetrySchema>;
+export type BalancePolicy = UpstreamConfig['balance'];
 export type PluginEntryConfig = Static<typeof PluginEntrySchema>;
 export type HttpConfig = Static<typeof HttpSchema>;
 export type AdminConfig = Static<typeof AdminSchema>;

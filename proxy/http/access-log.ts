@@ -21,6 +21,7 @@ export function recordRequest(pr: ProxyRequest, metrics: CoreMetrics, log: Logge
       route: pr.route,
       upstream: pr.upstream,
       server: pr.candidate?.id,
+      attempts: pr.attempts > 1 ? pr.attempts : undefined,
       tags: pr.connection.tags,
     },
     'request',

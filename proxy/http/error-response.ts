@@ -14,6 +14,7 @@ export type ProxyErrorCode =
   | 'WEAVER_ERR_REQUEST_TIMEOUT'
   | 'WEAVER_ERR_REJECTED'
   | 'WEAVER_ERR_NO_UPSTREAM'
+  | 'WEAVER_ERR_NO_HEALTHY_UPSTREAM'
   | 'WEAVER_ERR_SHUTTING_DOWN'
   | 'WEAVER_ERR_INTERNAL';
 
@@ -25,6 +26,7 @@ const DEFAULTS: Readonly<Record<ProxyErrorCode, readonly [status: number, messag
   WEAVER_ERR_REQUEST_TIMEOUT: [408, 'request not received in time'],
   WEAVER_ERR_REJECTED: [403, 'request rejected'],
   WEAVER_ERR_NO_UPSTREAM: [503, 'no upstream server available'],
+  WEAVER_ERR_NO_HEALTHY_UPSTREAM: [503, 'no healthy upstream server'],
   WEAVER_ERR_SHUTTING_DOWN: [503, 'shutting down'],
   WEAVER_ERR_INTERNAL: [500, 'internal error'],
   WEAVER_ERR_UPSTREAM_CONNECT: [502, 'upstream server unreachable'],

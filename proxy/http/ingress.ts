@@ -1,9 +1,10 @@
 // HTTP on a connection whose TLS the listener has already terminated: the socket goes to the
 // HTTP/2 server when ALPN chose h2 and to the HTTP/1.1 one otherwise; both feed one request
-// pipeline. The ingress also owns the graceful stop: no new requests on open connections,
-// in-flight ones run until a deadline, then everything left is destroyed.
+// pipeline. The ingress also owns the two ways of ending: retire (a reload replaced it: serve
+// what comes on open connections but end keep-alive) and close (stop: no new requests on open
+// connections, in-flight ones run until a deadline, then everything left is destroyed).
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { constants as h2constants, type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
+import { constants as h2constants, type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
@@ -35,6 +36,13 @@ export interface HttpIngress {
   update(routes: readonly RouteConfig[], upstreams: UpstreamRegistry): void;
   /** Requests in flight, WebSocket tunnels included. */
   activeRequests(): number;
+  /**
+   * Wind down without refusing anything: every HTTP/1.1 answer from now on says
+   * `Connection: close`, HTTP/2 sessions get a GOAWAY with their next answer, open streams and
+   * tunnels run on. Idle connections are left to the keep-alive timeout: closing one under a
+   * client that is just sending on it would lose that request.
+   */
+  retire(): void;
   /** Stop taking requests, let in-flight ones finish for up to `deadlineMs`, then destroy what is left. */
   close(deadlineMs: number): Promise<void>;
 }
@@ -52,8 +60,10 @@ class Ingress implements HttpIngress {
   private readonly h1Sockets = new Map<Duplex, number>();
   private readonly conns = new WeakMap<object, Connection>();
   private readonly sessions = new Set<ServerHttp2Session>();
+  private readonly openStreams = new WeakMap<ServerHttp2Session, number>();
   /** The connection being handed to the h2 server: its 'session' event fires synchronously. */
   private handingOver: Connection | undefined;
+  private retiring = false;
   private closing: Promise<void> | undefined;
   private drained: (() => void) | undefined;
 
@@ -100,6 +110,28 @@ class Ingress implements HttpIngress {
 
   activeRequests(): number {
     return this.pipeline.active;
+  }
+
+  retire(): void {
+    if (this.retiring || this.closing) return;
+    this.retiring = true;
+    this.pipeline.retiring = true;
+    for (const session of this.sessions) this.windDown(session);
+  }
+
+  /**
+   * node's session.close() sends a GOAWAY naming the last stream received: that stream and all
+   * before it are served, any the client sent after it are refused (REFUSED_STREAM, which says
+   * "not processed, safe to retry"). Sent while a stream is open, or right as the next one
+   * arrives, the GOAWAY reaches the client ahead of that stream's response, so a client that
+   * waits for each answer learns of it before it sends again and nothing is refused. (node has
+   * no HTTP/2 "shutdown notice", the GOAWAY that refuses nothing, to do better for clients that
+   * send several streams at once.)
+   */
+  private windDown(session: ServerHttp2Session): void {
+    if (session.closed || session.destroyed) return;
+    if ((this.openStreams.get(session) ?? 0) > 0) session.close();
+    else session.once('stream', () => session.close());
   }
 
   close(deadlineMs: number): Promise<void> {
@@ -173,6 +205,13 @@ class Ingress implements HttpIngress {
     this.conns.set(session, conn);
     this.sessions.add(session);
     limitSession(session, this.opts.http);
+    this.openStreams.set(session, 0);
+    session.on('stream', (stream: ServerHttp2Stream) => {
+      this.openStreams.set(session, (this.openStreams.get(session) ?? 0) + 1);
+      stream.once('close', () => this.openStreams.set(session, (this.openStreams.get(session) ?? 1) - 1));
+    });
+    // A session whose handshake was under way when the ingress retired.
+    if (this.retiring) this.windDown(session);
     session.on('error', (err) => conn.log.debug({ err: err.message }, 'http2 session error'));
     session.once('close', () => {
       this.sessions.delete(session);

@@ -1,6 +1,7 @@
 // The request phases, in order, for HTTP/1.1 and HTTP/2 alike: context → route → onRequest
-// (reject, respond, delay) → upstream selection (balancer, then onUpstreamSelect) → dispatch →
-// onResponse at the headers → body. Each hook is only awaited when it returned a promise, so a
+// (reject, respond, delay) → upstream selection (servers in rotation, balancer, then
+// onUpstreamSelect) → dispatch, retried on the next server while allowed → onResponse at the
+// headers → body. Each hook is only awaited when it returned a promise, so a
 // request that meets no async plugin runs start to finish without allocating one.
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
@@ -13,6 +14,7 @@ import type { HookRunner, Outcome } from '../hooks/runner.ts';
 import type { CoreMetrics } from '../metrics.ts';
 import type { RequestDecision, UpstreamCandidate } from '../plugin/types.ts';
 import { forward, type ClientResponse, type ExchangeObserver } from '../upstream/dispatch.ts';
+import { canRetry, outcomeForError, reasonForError, reasonForStatus, RetryPlan } from '../upstream/retry.ts';
 import type { UpstreamServer } from '../upstream/server.ts';
 import { recordRequest } from './access-log.ts';
 import type { BodyLimit } from './body-limit.ts';
@@ -39,6 +41,15 @@ type Reply =
     }
   | { readonly kind: 'upgrade'; readonly req: IncomingMessage; readonly socket: Duplex; readonly head: Buffer };
 
+/** One request on its way upstream, across its attempts. */
+interface Forwarding {
+  readonly pr: ProxyRequest;
+  readonly reply: Reply & { kind: 'http' };
+  readonly headers: Record<string, string | string[]>;
+  /** Absent when the request may not be retried (method, body, config). */
+  readonly retries: RetryPlan | undefined;
+}
+
 /** nginx's status for a client that left before it got an answer. */
 const CLIENT_CLOSED = 499;
 
@@ -58,6 +69,8 @@ export class RequestPipeline {
   routing: RoutingTable;
   /** Set by the ingress when it stops: HTTP/1.1 answers then close their connection. */
   closing = false;
+  /** Set by the ingress when a reload retired it: requests are served, HTTP/1.1 answers close their connection. */
+  retiring = false;
   /** Requests from the first byte to the last, tunnels included. */
   active = 0;
   readonly tunnels = new Set<Duplex>();
@@ -178,6 +191,8 @@ export class RequestPipeline {
     if (!pool) return this.fail(pr, 'WEAVER_ERR_NO_UPSTREAM');
     pr.pool = pool;
     const candidates = pool.candidates();
+    // Every server failed its health checks or is ejected: no panic routing to them anyway.
+    if (candidates.length === 0) return this.fail(pr, 'WEAVER_ERR_NO_HEALTHY_UPSTREAM');
     const hooks = this.opts.hooks;
     if (!hooks.has('onUpstreamSelect')) return this.chosen(pr, candidates);
     const ranked = hooks.upstreamSelect(pr, candidates);
@@ -195,8 +210,9 @@ export class RequestPipeline {
 
   private dispatch(pr: ProxyRequest, ranked: readonly UpstreamCandidate[]): void {
     if (this.gone(pr)) return;
+    const pool = pr.pool!;
     const first = ranked[0];
-    const server = first === undefined ? undefined : pr.pool!.server(first);
+    const server = first === undefined ? undefined : pool.server(first);
     if (!server) return this.fail(pr, 'WEAVER_ERR_NO_UPSTREAM');
     pr.candidate = server.candidate;
     const reply = this.replies.get(pr)!;
@@ -211,57 +227,93 @@ export class RequestPipeline {
       requestId: pr.id,
       overrides: pr.upstreamHeaders,
     });
+    pool.budget.request();
     if (reply.kind === 'upgrade') return this.tunnel(pr, server, reply, headers);
     reply.body = requestBody(reply.req, reply.h2, http.maxBodyBytes);
-    forward(server, { method: pr.method, path: pr.url, headers, body: reply.body }, reply.res, this.observe(pr, server, reply));
+    const retries = pool.config.retries.attempts > 0 && canRetry(pr.method, reply.body !== null) ? new RetryPlan(pool, ranked, server, this.opts.metrics, pr) : undefined;
+    this.attempt({ pr, reply, headers, retries }, server);
   }
 
-  private observe(pr: ProxyRequest, server: UpstreamServer, reply: Reply & { kind: 'http' }): ExchangeObserver {
+  private attempt(f: Forwarding, server: UpstreamServer): void {
+    const { pr, reply } = f;
+    pr.candidate = server.candidate;
+    pr.attempts++;
+    forward(server, { method: pr.method, path: pr.url, headers: f.headers, body: reply.body }, reply.res, this.observe(f, server));
+  }
+
+  private observe(f: Forwarding, server: UpstreamServer): ExchangeObserver {
+    const { pr, reply } = f;
     const { metrics, hooks } = this.opts;
-    const upstream = pr.pool!.name;
+    const pool = pr.pool!;
+    let next: UpstreamServer | undefined;
     return {
       head: (status, headers, ms) => {
-        metrics.upstreamSeconds.observe({ upstream }, ms / 1000);
+        metrics.upstreamSeconds.observe({ upstream: pool.name }, ms / 1000);
+        pool.report(server, status >= 500 ? 'error' : 'ok');
+        next = f.retries?.next(server, reasonForStatus(status), `status ${status}`);
+        if (next) return null;
         pr.status = status;
         if (hooks.has('onResponse')) {
           hooks.response(pr, { status, headers, upstream: server.candidate, durationMs: performance.now() - pr.startedMark });
         }
         const out: OutgoingHttpHeaders = endToEnd(headers);
         out['x-request-id'] = pr.id;
-        if (this.closing && !reply.h2) out.connection = 'close';
+        if ((this.closing || this.retiring) && !reply.h2) out.connection = 'close';
         return out;
       },
+      dropped: () => this.retry(f, next!),
       done: (bytes) => {
         pr.bytes = bytes;
       },
       failed: (error, headersSent, bytes) => {
         pr.bytes = bytes;
-        this.upstreamFailed(pr, server, error, headersSent);
+        if (!this.upstreamFailed(pr, server, error, headersSent)) return;
+        const again = f.retries?.next(server, reasonForError(error.code), error.code);
+        if (again) this.retry(f, again);
+        else this.fail(pr, isProxyErrorCode(error.code) ? error.code : 'WEAVER_ERR_UPSTREAM');
       },
     };
   }
 
-  private upstreamFailed(pr: ProxyRequest, server: UpstreamServer, error: WeaverError, headersSent: boolean): void {
+  /** Runs from undici's callbacks: a throw here must not reach undici. */
+  private retry(f: Forwarding, server: UpstreamServer): void {
+    if (this.gone(f.pr)) return;
+    try {
+      this.attempt(f, server);
+    } catch (err) {
+      this.crashed(f.pr, err);
+    }
+  }
+
+  /**
+   * Counts and logs a failed exchange and tells outlier detection. True when the client is
+   * still waiting for an answer, which the caller then gives (a retry or an error).
+   */
+  private upstreamFailed(pr: ProxyRequest, server: UpstreamServer, error: WeaverError, headersSent: boolean): boolean {
     const code = error.code;
     if (code === 'WEAVER_ERR_CLIENT_GONE' || this.gone(pr)) {
       pr.log.debug({ code, reason: error.message }, 'client left during the upstream exchange');
-      return;
+      return false;
     }
+    const outcome = outcomeForError(code);
+    if (outcome) pr.pool!.report(server, outcome);
     if (code !== 'WEAVER_ERR_BODY_TOO_LARGE') {
       this.opts.metrics.upstreamErrors.inc({ upstream: pr.pool!.name, code });
       pr.log.warn({ code, reason: error.message, server: server.id, headersSent }, 'upstream request failed');
     }
-    if (!headersSent) this.fail(pr, isProxyErrorCode(code) ? code : 'WEAVER_ERR_UPSTREAM');
+    return !headersSent;
   }
 
   private tunnel(pr: ProxyRequest, server: UpstreamServer, reply: Reply & { kind: 'upgrade' }, headers: Record<string, string | string[]>): void {
     const { metrics, hooks } = this.opts;
-    const upstream = pr.pool!.name;
+    const pool = pr.pool!;
     const protocol = String(pr.headers.upgrade ?? 'websocket');
     this.tunnels.add(reply.socket);
+    pr.attempts++;
     openTunnel(server, { path: pr.url, headers, protocol }, reply.socket, reply.head, {
       switched: (upstreamHeaders, ms) => {
-        metrics.upstreamSeconds.observe({ upstream }, ms / 1000);
+        metrics.upstreamSeconds.observe({ upstream: pool.name }, ms / 1000);
+        pool.report(server, 'ok');
         pr.status = 101;
         if (hooks.has('onResponse')) {
           const durationMs = performance.now() - pr.startedMark;
@@ -271,7 +323,7 @@ export class RequestPipeline {
       },
       failed: (error) => {
         this.tunnels.delete(reply.socket);
-        this.upstreamFailed(pr, server, error, false);
+        if (this.upstreamFailed(pr, server, error, false)) this.fail(pr, isProxyErrorCode(error.code) ? error.code : 'WEAVER_ERR_UPSTREAM');
       },
       closed: (bytes) => {
         this.tunnels.delete(reply.socket);
@@ -304,7 +356,7 @@ export class RequestPipeline {
     }
     const { req, res } = reply;
     if (res.headersSent || res.writableEnded) return;
-    if (this.closing && !reply.h2) headers.connection = 'close';
+    if ((this.closing || this.retiring) && !reply.h2) headers.connection = 'close';
     if (!req.complete) dropRest(req, res, reply.body, reply.h2);
     try {
       res.writeHead(status, headers);

@@ -46,6 +46,8 @@ export class ProxyRequest implements RequestContext {
   pool: UpstreamPool | undefined = undefined;
   /** The server that answered (or was tried), for the access log. */
   candidate: UpstreamCandidate | undefined = undefined;
+  /** Upstream exchanges started: more than one when the request was retried. */
+  attempts = 0;
   status = 0;
   bytes = 0;
   /** The client's side is closed: the response finished or the client left. */

@@ -32,6 +32,7 @@ export function openTunnel(server: UpstreamServer, request: TunnelRequest, clien
   const onEarlyClose = () => abort.abort();
   client.once('close', onEarlyClose);
   server.inflight++;
+  server.requests++;
   server.dispatcher.upgrade(
     { path: request.path, method: 'GET', headers: request.headers, protocol: request.protocol, signal: abort.signal },
     (err, data) => {

@@ -90,6 +90,13 @@ export interface UpstreamCandidate {
   readonly inflight: number;
   /** Smoothed response-header latency in ms (0 until measured). */
   readonly latencyMs: number;
+  /**
+   * Live: false while active health checks fail. Candidates handed to onUpstreamSelect are
+   * always healthy and not ejected; these matter for a candidate kept from an earlier request.
+   */
+  readonly healthy: boolean;
+  /** Live: true while outlier detection keeps the server out of rotation. */
+  readonly ejected: boolean;
 }
 
 export interface ResponseInfo {

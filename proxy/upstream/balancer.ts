@@ -1,48 +1,44 @@
-// How a pool orders its servers for one request, before plugins see the list. Kept behind a
-// small interface so health checks, outlier ejection or least-request balancing can replace or
-// wrap it without touching the pool or the dispatch path.
+// How a pool orders its servers for one request, before plugins see the list. One policy per
+// file behind this interface; the pool only hands them the servers that are in rotation
+// (healthy and not ejected), so no policy has to know about health.
+import type { BalancePolicy } from '../config/schema.ts';
+import { LeastRequest } from './least-request.ts';
+import { PowerOfTwoChoicesEwma } from './p2c-ewma.ts';
+import { SmoothWeightedRoundRobin } from './round-robin.ts';
 
 export interface Weighted {
   readonly weight: number;
 }
 
+/** The live numbers load-aware policies rank by; UpstreamServer has them all. */
+export interface Loaded extends Weighted {
+  /** Requests in flight now. */
+  readonly inflight: number;
+  /** Smoothed time to response headers in ms; 0 until measured. */
+  readonly latencyMs: number;
+  /** performance.now() of the last latency sample; 0 until measured. */
+  readonly latencyAt: number;
+}
+
 export interface Balancer<T extends Weighted> {
   /**
-   * The servers for one request, best first. `servers` are the eligible ones (a later health
-   * check filters before calling); the result holds each of them once. Called once per request,
-   * so stateful balancers advance here.
+   * The servers for one request, best first. `servers` are the ones in rotation; the result
+   * holds each of them once, and the ones after the first are where retries go. Called once
+   * per request, so stateful balancers advance here.
    */
   rank(servers: readonly T[]): readonly T[];
 }
 
-/**
- * nginx's smooth weighted round robin: every pick adds each server's weight to its running
- * score, takes the highest, and charges it the total. Weights 5,1,1 give a a b a c a a, not
- * a a a a a b c, so a heavy server never takes a burst. The others follow the pick in config
- * order (rotated after it) so a plugin that skips the first still spreads its fallbacks.
- */
-export class SmoothWeightedRoundRobin<T extends Weighted> implements Balancer<T> {
-  private readonly current = new Map<T, number>();
+/** Uniform in [0, 1), like Math.random; tests pass a seeded one. */
+export type RandomSource = () => number;
 
-  rank(servers: readonly T[]): readonly T[] {
-    const n = servers.length;
-    if (n <= 1) return servers;
-    let total = 0;
-    let best = 0;
-    let bestScore = -Infinity;
-    for (let i = 0; i < n; i++) {
-      const s = servers[i]!;
-      const score = (this.current.get(s) ?? 0) + s.weight;
-      this.current.set(s, score);
-      total += s.weight;
-      if (score > bestScore) {
-        bestScore = score;
-        best = i;
-      }
-    }
-    this.current.set(servers[best]!, bestScore - total);
-    const ranked = new Array<T>(n);
-    for (let i = 0; i < n; i++) ranked[i] = servers[(best + i) % n]!;
-    return ranked;
+export function createBalancer<T extends Loaded>(policy: BalancePolicy, random: RandomSource = Math.random): Balancer<T> {
+  switch (policy) {
+    case 'least-request':
+      return new LeastRequest<T>();
+    case 'p2c-ewma':
+      return new PowerOfTwoChoicesEwma<T>(random);
+    case 'round-robin':
+      return new SmoothWeightedRoundRobin<T>();
   }
 }

@@ -37,8 +37,13 @@ export interface ForwardRequest {
 
 /** The request's owner: it decides what the client sees around the body we stream. */
 export interface ExchangeObserver {
-  /** Response headers arrived after `durationMs`: returns the headers to send the client. */
-  head(status: number, headers: IncomingHttpHeaders, durationMs: number): OutgoingHttpHeaders;
+  /**
+   * Response headers arrived after `durationMs`: returns the headers to send the client, or null
+   * to drop this response (to retry elsewhere); `dropped` then follows.
+   */
+  head(status: number, headers: IncomingHttpHeaders, durationMs: number): OutgoingHttpHeaders | null;
+  /** The exchange is over after `head` returned null; nothing reached the client. */
+  dropped(): void;
   /** The body has been handed to the client in full. */
   done(bytes: number): void;
   /**
@@ -47,6 +52,12 @@ export interface ExchangeObserver {
    */
   failed(error: WeaverError, headersSent: boolean, bytes: number): void;
 }
+
+/**
+ * A dropped response's body is read and thrown away up to this many bytes, so its connection can
+ * serve the next request; past it the connection is closed instead.
+ */
+const DROP_LIMIT = 64 * 1024;
 
 export function forward(server: UpstreamServer, request: ForwardRequest, res: ClientResponse, observer: ExchangeObserver): void {
   const exchange = new Exchange(server, res, observer);
@@ -66,12 +77,15 @@ class Exchange implements Dispatcher.DispatchHandler {
   private pendingAbort: Error | undefined;
   private bytes = 0;
   private settled = false;
+  /** Bytes of a dropped response read so far; -1 while the response is being relayed. */
+  private dropping = -1;
 
   constructor(server: UpstreamServer, res: ClientResponse, observer: ExchangeObserver) {
     this.server = server;
     this.res = res;
     this.observer = observer;
     server.inflight++;
+    server.requests++;
     res.on('drain', this.onDrain);
     res.on('close', this.onClientClose);
   }
@@ -86,17 +100,27 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (status < 200) return;
     const ms = performance.now() - this.startedAt;
     this.server.recordLatency(ms);
-    let out: OutgoingHttpHeaders;
+    let out: OutgoingHttpHeaders | null;
     try {
       out = this.observer.head(status, headers, ms);
-      this.res.writeHead(status, out);
+      if (out !== null) this.res.writeHead(status, out);
     } catch (err) {
       // A header node refuses to send (bad characters, h2-forbidden): nothing reached the client.
       controller.abort(new WeaverError('WEAVER_ERR_UPSTREAM', `bad upstream response head: ${(err as Error).message}`));
+      return;
     }
+    if (out !== null) return;
+    this.dropping = 0;
+    this.settle();
+    this.observer.dropped();
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.dropping >= 0) {
+      this.dropping += chunk.length;
+      if (this.dropping > DROP_LIMIT) controller.abort(new WeaverError('WEAVER_ERR_UPSTREAM', 'dropped response too large to drain'));
+      return;
+    }
     this.bytes += chunk.length;
     if (!this.res.write(chunk)) controller.pause();
   }

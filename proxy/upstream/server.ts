@@ -1,6 +1,6 @@
-// One upstream server: its undici connection pool and the live numbers a balancer or a plugin
-// ranks it by. Plugins get `candidate`, a read-only view with the same identity for the
-// server's whole life, so they can keep it in a Map or compare it with `===`.
+// One upstream server: its undici connection pool, the live numbers a balancer or a plugin
+// ranks it by, and whether it is in rotation. Plugins get `candidate`, a read-only view with the
+// same identity for the server's whole life, so they can keep it in a Map or compare it with `===`.
 import { Pool } from 'undici';
 import type { UpstreamConfig } from '../config/schema.ts';
 import type { UpstreamCandidate } from '../plugin/types.ts';
@@ -19,6 +19,16 @@ export class UpstreamServer {
   inflight = 0;
   /** Smoothed time to response headers in ms; 0 until the first response. */
   latencyMs = 0;
+  /** performance.now() of the last latency sample, so a balancer can age it. */
+  latencyAt = 0;
+  /** Exchanges started, retries and tunnels included. */
+  requests = 0;
+  /** Exchanges that failed: 5xx answers, resets, timeouts, connect failures. */
+  failures = 0;
+  /** What active health checks say; true when none are configured. */
+  healthy = true;
+  /** Epoch ms when the current outlier ejection ends; 0 when not ejected. */
+  ejectedUntil = 0;
 
   constructor(server: UpstreamConfig['servers'][number], pool: UpstreamConfig) {
     const origin = new URL(server.url).origin;
@@ -41,8 +51,14 @@ export class UpstreamServer {
     this.candidate = new ServerView(this);
   }
 
+  /** Healthy and not ejected: the pool offers it to balancers and plugins. */
+  get inRotation(): boolean {
+    return this.healthy && this.ejectedUntil === 0;
+  }
+
   recordLatency(ms: number): void {
     this.latencyMs = this.latencyMs === 0 ? ms : this.latencyMs + EWMA_ALPHA * (ms - this.latencyMs);
+    this.latencyAt = performance.now();
   }
 
   /** Waits for requests in flight, then closes every connection. */
@@ -76,7 +92,24 @@ class ServerView implements UpstreamCandidate {
     return this.#server.latencyMs;
   }
 
+  get healthy(): boolean {
+    return this.#server.healthy;
+  }
+
+  get ejected(): boolean {
+    return this.#server.ejectedUntil !== 0;
+  }
+
   toJSON(): UpstreamCandidate {
-    return { id: this.id, url: this.url, weight: this.weight, labels: this.labels, inflight: this.inflight, latencyMs: this.latencyMs };
+    return {
+      id: this.id,
+      url: this.url,
+      weight: this.weight,
+      labels: this.labels,
+      inflight: this.inflight,
+      latencyMs: this.latencyMs,
+      healthy: this.healthy,
+      ejected: this.ejected,
+    };
   }
 }

@@ -70,8 +70,8 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyFixture> {
   const upstreams = Object.fromEntries(
     Object.entries(opts.upstreams).map(([name, u]) => [name, Value.Default(UpstreamSchema, structuredClone(u)) as UpstreamConfig]),
   );
-  const registry = new UpstreamRegistry(upstreams);
   const metrics = new CoreMetrics(false);
+  const registry = new UpstreamRegistry(upstreams, { log, metrics });
   const pluginFailures: string[] = [];
   const hooks = new HookRunner(
     (opts.plugins ?? []).map((h, i) => ({
