@@ -30,3 +30,4 @@ export type {
   UpstreamCandidate,
 } from './plugin/types.ts';
 export type { ClientHello, ClientHelloExtension, Fingerprints, HelloArrival, KeyShareEntry } from './clienthello/types.ts';
+export type { PluginStore, StoreSetOptions } from './store/types.ts';

@@ -19,6 +19,7 @@ import type { CoreMetrics } from './metrics.ts';
 import type { Connection } from './connection.ts';
 import type { HandshakeInfo } from './plugin/types.ts';
 import type { Outcome } from './hooks/runner.ts';
+import type { StateStore } from './store/types.ts';
 
 export type Pool = LocalPool | RemotePool;
 
@@ -27,6 +28,8 @@ export interface RuntimeDeps {
   metrics: CoreMetrics;
   /** Directory of the config file: relative paths in it were written against it. */
   baseDir: string;
+  /** The process's state store; plugins get a namespace of it. */
+  store: StateStore;
 }
 
 export class Runtime {
@@ -79,6 +82,7 @@ export class Runtime {
         pools: [...rt.pools.keys()],
         stateDir: rt.stateDir,
         baseDir: deps.baseDir,
+        store: deps.store,
       });
     } catch (err) {
       // A refused reload must leave nothing running behind it (upstream pools, their probes).

@@ -18,6 +18,8 @@ import { ListenerSet } from './listeners.ts';
 import { restartRequired, type ReloadSummary } from './reload-summary.ts';
 import { Runtime } from './runtime.ts';
 import { acceptConnection } from './accept.ts';
+import { openStateStore } from './store/open.ts';
+import type { StateStore } from './store/types.ts';
 
 export type { ReloadSummary } from './reload-summary.ts';
 
@@ -40,6 +42,8 @@ export class Weaver {
   runtime!: Runtime;
   admin: AdminServer | undefined;
   demoOrigin: DemoOrigin | undefined;
+  /** Plugin state (api.store), one per process and shared by every runtime across reloads. */
+  store: StateStore | undefined;
   private loaded: LoadedConfig;
   private readonly opts: StartOptions;
   private readonly listeners: ListenerSet;
@@ -103,7 +107,8 @@ export class Weaver {
       this.demoOrigin = await startDemoOrigin(config.demoOrigin);
       this.log.info({ address: config.demoOrigin.address, port: this.demoOrigin.port }, 'demo origin listening');
     }
-    this.runtime = await Runtime.build(config, { log: this.log, metrics: this.metrics, baseDir: this.loaded.dir });
+    this.store = openStateStore(config);
+    this.runtime = await Runtime.build(config, { log: this.log, metrics: this.metrics, baseDir: this.loaded.dir, store: this.store });
     (await this.listeners.prepare(config.listeners)).commit();
     if (config.admin.enabled && this.opts.admin !== false) {
       this.admin = await startAdminServer(config.admin, { handle: this.handleAdmin, token: () => this.config.admin.token }, this.log);
@@ -165,7 +170,7 @@ export class Weaver {
   private async apply(loaded: LoadedConfig): Promise<ReloadSummary> {
     if (this.stopping) throw new WeaverError('WEAVER_ERR_STOPPING', 'Weaver is stopping');
     const { config } = loaded;
-    const next = await Runtime.build(config, { log: this.log, metrics: this.metrics, baseDir: loaded.dir });
+    const next = await Runtime.build(config, { log: this.log, metrics: this.metrics, baseDir: loaded.dir, store: this.store! });
     let prepared;
     try {
       prepared = await this.listeners.prepare(config.listeners);
@@ -234,6 +239,8 @@ export class Weaver {
     const runtimes = [...this.retiring, ...(this.runtime ? [this.runtime] : [])];
     await Promise.all(runtimes.map((rt) => rt.close(deadlineMs)));
     await closing;
+    // After the plugins' onStop, so what they saved there reaches the file.
+    await this.store?.close().catch((err: unknown) => this.log.error({ err }, 'saving plugin state failed'));
     await this.admin?.close();
     await this.demoOrigin?.close();
     this.log.info('stopped');

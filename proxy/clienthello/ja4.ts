@@ -25,34 +25,54 @@ const VERSIONS: Record<number, string> = {
 };
 
 export function ja4(hello: ClientHello): Ja4Fingerprints {
-  const cipherCodes = withoutGrease(hello.ciphers);
-  const ciphers = cipherCodes.map(hex4);
-  const extensions = withoutGrease(hello.extensionTypes);
-  const sigalgs = withoutGrease(hello.signatureAlgorithms).map(hex4).join(',');
+  return { ...ja4Sorted(hello), ...ja4Original(hello) };
+}
 
-  const a =
+/** The `a` part: transport, version, SNI d/i, cipher and extension counts, ALPN. */
+function ja4Prefix(hello: ClientHello, ciphers: number, extensions: number): string {
+  return (
     (hello.transport === 'quic' ? 'q' : 't') +
     ja4Version(hello) +
     (hello.extensionTypes.includes(EXT.serverName) ? 'd' : 'i') +
-    count2(ciphers.length) +
-    count2(extensions.length) +
-    ja4Alpn(hello.alpn[0]);
+    count2(ciphers) +
+    count2(extensions) +
+    ja4Alpn(hello.alpn[0])
+  );
+}
 
+// The two halves are computed apart, so a reader of `ja4` alone (most plugins) does not pay
+// for the original-order hashes, and the reverse.
+
+/** JA4 and JA4_r: ciphers and extensions sorted. */
+export function ja4Sorted(hello: ClientHello): Pick<Fingerprints, 'ja4' | 'ja4_r'> {
+  const cipherCodes = withoutGrease(hello.ciphers);
+  const extensions = withoutGrease(hello.extensionTypes);
+  const sigalgs = withoutGrease(hello.signatureAlgorithms).map(hex4).join(',');
+  const a = ja4Prefix(hello, cipherCodes.length, extensions.length);
   // The sorted forms drop SNI and ALPN, already in `a`, so a client going to an IP or asking for
-  // another protocol keeps its `c`; the original-order forms keep every extension as sent.
-  // Four-digit lowercase hex sorts like the numbers it encodes, so sort the numbers.
+  // another protocol keeps its `c`. Four-digit lowercase hex sorts like the numbers it encodes,
+  // so sort the numbers.
   const sortedExts = extensions
     .filter((t) => t !== EXT.serverName && t !== EXT.alpn)
     .sort(byValue)
     .map(hex4);
-  const originalExts = extensions.map(hex4);
   const sortedCiphers = cipherCodes.sort(byValue).map(hex4);
-
   const sortedC = withSigalgs(sortedExts.join(','), sigalgs);
-  const originalC = withSigalgs(originalExts.join(','), sigalgs);
   return {
     ja4: `${a}_${hash12(sortedCiphers)}_${sortedExts.length === 0 ? EMPTY_HASH : sha12(sortedC)}`,
     ja4_r: `${a}_${sortedCiphers.join(',')}_${sortedC}`,
+  };
+}
+
+/** JA4_o and JA4_ro: ciphers and every extension in the order sent. */
+export function ja4Original(hello: ClientHello): Pick<Fingerprints, 'ja4_o' | 'ja4_ro'> {
+  const ciphers = withoutGrease(hello.ciphers).map(hex4);
+  const extensions = withoutGrease(hello.extensionTypes);
+  const sigalgs = withoutGrease(hello.signatureAlgorithms).map(hex4).join(',');
+  const a = ja4Prefix(hello, ciphers.length, extensions.length);
+  const originalExts = extensions.map(hex4);
+  const originalC = withSigalgs(originalExts.join(','), sigalgs);
+  return {
     ja4_o: `${a}_${hash12(ciphers)}_${originalExts.length === 0 ? EMPTY_HASH : sha12(originalC)}`,
     ja4_ro: `${a}_${ciphers.join(',')}_${originalC}`,
   };

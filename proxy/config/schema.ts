@@ -304,6 +304,19 @@ export const DemoOriginSchema = Type.Object(
   { additionalProperties: false, description: 'a small built-in origin for the first run and demos' },
 );
 
+export const StoreSchema = Type.Object(
+  {
+    file: Type.String({ default: 'weaver.db', description: 'SQLite file of plugin state, relative to stateDir' }),
+    snapshotIntervalMs: Type.Integer({
+      minimum: 100,
+      maximum: 3_600_000,
+      default: 30_000,
+      description: 'changed plugin state is written to the file this often (and on stop)',
+    }),
+  },
+  { additionalProperties: false, default: {}, description: 'the state store plugins get as api.store' },
+);
+
 export const ConfigSchema = Type.Object(
   {
     stateDir: Type.String({ default: '.weaver', description: 'dev certificates and plugin state, relative to the config file' }),
@@ -320,6 +333,7 @@ export const ConfigSchema = Type.Object(
     plugins: Type.Array(PluginEntrySchema, { default: [] }),
     http: HttpSchema,
     admin: AdminSchema,
+    store: StoreSchema,
     demoOrigin: Type.Optional(DemoOriginSchema),
   },
   { additionalProperties: false, $id: 'https://weaver.invalid/weaver.schema.json', title: 'Weaver configuration' },
@@ -339,4 +353,5 @@ export type BalancePolicy = UpstreamConfig['balance'];
 export type PluginEntryConfig = Static<typeof PluginEntrySchema>;
 export type HttpConfig = Static<typeof HttpSchema>;
 export type AdminConfig = Static<typeof AdminSchema>;
+export type StoreConfig = Static<typeof StoreSchema>;
 export type CertificateConfig = Static<typeof CertificateSchema>;

@@ -12,6 +12,7 @@ import type { HookOwner } from '../hooks/runner.ts';
 import type { AdminRoutes } from '../admin/routes.ts';
 import type { CoreMetrics } from '../metrics.ts';
 import { createPluginMetrics } from './metrics.ts';
+import type { StateStore } from '../store/types.ts';
 import type { ConnectionContext, PluginApi, PluginDefinition, PluginHooks } from './types.ts';
 
 export interface LoadedPlugin {
@@ -31,6 +32,7 @@ export interface PluginHost {
   stateDir: string;
   /** Directory relative `use` paths were written against (already resolved by the loader). */
   baseDir: string;
+  store: StateStore;
 }
 
 const SETUP_BUDGET_MS = 30_000;
@@ -99,6 +101,8 @@ async function setupPlugin(entry: PluginEntryConfig, resolved: ResolvedPlugin, h
     admin: { route: (method, path, handler) => host.admin.add(name, method, path, handler) },
     pools: host.pools,
     stateDir,
+    configDir: host.baseDir,
+    store: host.store.namespace(name),
     connectionState<T extends object>(init: (conn: ConnectionContext) => T) {
       const slots = new WeakMap<ConnectionContext, T>();
       return (conn: ConnectionContext): T => {

@@ -6,6 +6,7 @@ import type { TSchema, Static } from '@sinclair/typebox';
 import type { Counter, Gauge, Histogram } from 'prom-client';
 import type { Logger } from 'pino';
 import type { ClientHello, Fingerprints, HelloArrival } from '../clienthello/types.ts';
+import type { PluginStore } from '../store/types.ts';
 
 export type TagValue = string | number | boolean;
 
@@ -215,6 +216,13 @@ export interface PluginApi<O> {
   readonly pools: readonly string[];
   /** Absolute path of a directory this plugin may keep files in. */
   readonly stateDir: string;
+  /** Directory of the config file, to resolve paths given in the plugin's options. */
+  readonly configDir: string;
+  /**
+   * Key/value state of this plugin (a namespace of its own), kept across restarts: in memory,
+   * snapshotted to SQLite under stateDir. Async, so a shared backend can stand behind it.
+   */
+  readonly store: PluginStore;
   /** A per-connection slot for this plugin, created on first use, gone with the connection. */
   connectionState<T extends object>(init: (conn: ConnectionContext) => T): (conn: ConnectionContext) => T;
   /** Runs when Weaver stops or the plugin is unloaded. */

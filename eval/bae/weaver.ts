@@ -1,0 +1,78 @@
+// Runs bin/weaver as a child process for the evaluation (so the load it measures does not
+// share an event loop with the client), on free loopback ports, and stops it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+export const sharedData = (rel: string): string => fileURLToPath(new URL(`../../../shared/data/${rel}`, import.meta.url));
+
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+export interface Running {
+  port: number;
+  adminPort: number;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export interface EvalConfig {
+  /** The bae plugin's options as YAML flow text, or undefined for no plugin. */
+  bae: string | undefined;
+  originPort: number;
+}
+
+export async function startWeaver(cfg: EvalConfig): Promise<Running> {
+  const dir = mkdtempSync(join(tmpdir(), 'weaver-eval-'));
+  const [port, adminPort] = [await freePort(), await freePort()];
+  const yaml = `
+stateDir: ${dir}/state
+workers: 1
+log: { level: warn, accessLog: false }
+listeners: [{ name: https, address: 127.0.0.1, port: ${port}, pool: primary, clientHello: { timeoutMs: 10000 } }]
+handshakePools:
+  primary: { kind: local, certificates: [{ dev: true, hosts: [localhost, 127.0.0.1] }] }
+  strict: { kind: local, certificates: [{ dev: true, hosts: [localhost, 127.0.0.1] }], minVersion: TLSv1.3, handshakeTimeoutMs: 3000 }
+routes: [{ match: { pathPrefix: / }, upstream: origin }]
+upstreams:
+  origin: { servers: [{ url: "http://127.0.0.1:${cfg.originPort}" }] }
+plugins:
+${cfg.bae === undefined ? '  []' : `  - use: ${repoRoot}plugins/bae/index.ts\n    options: ${cfg.bae}`}
+admin: { address: 127.0.0.1, port: ${adminPort} }
+`.replace('plugins:\n  []', 'plugins: []');
+  const file = join(dir, 'weaver.yaml');
+  writeFileSync(file, yaml);
+  // BAE_EVAL_NODE_ARGS: extra node flags for the Weaver process (e.g. --cpu-prof to see where time goes).
+  const nodeArgs = process.env.BAE_EVAL_NODE_ARGS ? process.env.BAE_EVAL_NODE_ARGS.split(' ') : [];
+  const child = spawn(process.execPath, [...nodeArgs, 'bin/weaver', '-c', file], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'] });
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error(`weaver exited with ${child.exitCode}`);
+    try {
+      const res = await fetch(`http://127.0.0.1:${adminPort}/readyz`);
+      if (res.ok) break;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    port,
+    adminPort,
+    child,
+    async stop() {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,163 @@
+// An isolation forest built from ml-isolation-forest 0.1.0, wrapped for how it behaves
+// (see its src/): it grows every tree on the whole training set to depth ceil(log2 n), keeps
+// the training rows in the leaves, and draws its splits from Math.random. So:
+//   - each tree here is one single-tree IsolationForest grown on its own subsample of
+//     `sampleSize` rows (Liu et al.'s ψ, 256), so a tree costs O(ψ log ψ) and holds ψ rows;
+//   - the subsamples come from a seeded generator, and Math.random is swapped for a seeded one
+//     for the duration of each synchronous tree build (nothing else runs meanwhile, and it is
+//     restored in `finally`), so a forest is reproducible from its seed;
+//   - trees are grown one per event-loop turn (`trainInBackground`), never in a hook;
+//   - each grown tree is compiled into flat typed arrays (split column, split value, children,
+//     leaf adjustment) and the package's objects are dropped: scoring a handshake walks 100
+//     small arrays instead of making 100 predict() calls that each allocate, and the leaves no
+//     longer pin training rows in memory;
+//   - a leaf adds the package's c(leaf size) to the depth, as its pathLengthFromRoot does (its
+//     c(n) is 2·ln(n−1)+0.577…, not the paper's 2·(ln(n−1)+0.577…)); the mean path length
+//     over the trees is normalised with the paper's c(ψ).
+import { IsolationForest, type TreeNode } from 'ml-isolation-forest';
+
+export type Random = () => number;
+
+/** xorshift32: small, fast and good enough for sampling. */
+export function seededRandom(seed: number): Random {
+  let state = seed >>> 0 || 0x9e3779b9;
+  return () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 4_294_967_296;
+  };
+}
+
+/** The package's c(n), to undo its normalisation. */
+function packageC(n: number): number {
+  if (n <= 1) return 0;
+  if (n === 2) return 1;
+  return 2 * Math.log(n - 1) + 0.57721 - (2 * (n - 1)) / n;
+}
+
+/** c(n) of Liu, Ting and Zhou (2008): the mean path length of an unsuccessful BST search. */
+export function averagePathLength(n: number): number {
+  if (n <= 1) return 0;
+  if (n === 2) return 1;
+  const harmonic = Math.log(n - 1) + 0.5772156649;
+  return 2 * harmonic - (2 * (n - 1)) / n;
+}
+
+export interface ForestOptions {
+  trees: number;
+  sampleSize: number;
+  seed: number;
+}
+
+/** One isolation tree as arrays; node 0 is the root, a leaf has column −1. */
+export class FlatTree {
+  readonly column: Int16Array;
+  readonly split: Float64Array;
+  readonly left: Int32Array;
+  readonly right: Int32Array;
+  /** For a leaf: the package's c(rows in the leaf), added to the depth reached. */
+  readonly leafAdd: Float64Array;
+
+  constructor(root: TreeNode) {
+    const nodes: TreeNode[] = [];
+    const index = new Map<TreeNode, number>();
+    const stack = [root];
+    while (stack.length > 0) {
+      const n = stack.pop()!;
+      index.set(n, nodes.length);
+      nodes.push(n);
+      if (n.left && n.right) stack.push(n.right, n.left);
+    }
+    const size = nodes.length;
+    this.column = new Int16Array(size);
+    this.split = new Float64Array(size);
+    this.left = new Int32Array(size);
+    this.right = new Int32Array(size);
+    this.leafAdd = new Float64Array(size);
+    nodes.forEach((n, i) => {
+      if (n.left && n.right) {
+        this.column[i] = n.splitColumn!;
+        this.split[i] = n.splitValue!;
+        this.left[i] = index.get(n.left)!;
+        this.right[i] = index.get(n.right)!;
+      } else {
+        this.column[i] = -1;
+        this.leafAdd[i] = packageC(n.trainingSet?.length ?? 0);
+      }
+    });
+  }
+
+  /** The same number as the package's pathLengthFromRoot(row, 0). */
+  pathLength(row: ArrayLike<number>): number {
+    let i = 0;
+    let depth = 0;
+    for (;;) {
+      const col = this.column[i]!;
+      if (col < 0) return depth + this.leafAdd[i]!;
+      i = row[col]! < this.split[i]! ? this.left[i]! : this.right[i]!;
+      depth++;
+    }
+  }
+}
+
+export class Forest {
+  private readonly trees: FlatTree[] = [];
+  private sampleSize = 0;
+
+  get size(): number {
+    return this.trees.length;
+  }
+
+  /** Grows one tree on a seeded subsample of `rows`. Synchronous; bounded by sampleSize. */
+  growTree(rows: readonly number[][], sampleSize: number, random: Random): void {
+    const n = Math.min(sampleSize, rows.length);
+    if (n < 2) throw new RangeError('an isolation tree needs at least two rows');
+    // Floyd's algorithm: n distinct indices without touching the other rows.
+    const picked = new Set<number>();
+    for (let j = rows.length - n; j < rows.length; j++) {
+      const k = Math.floor(random() * (j + 1));
+      picked.add(picked.has(k) ? j : k);
+    }
+    const sample = [...picked].map((i) => rows[i]!);
+    const grown = new IsolationForest({ nEstimators: 1 });
+    const saved = Math.random;
+    Math.random = random;
+    try {
+      grown.train(sample);
+    } finally {
+      Math.random = saved;
+    }
+    this.trees.push(new FlatTree(grown.forest[0]!));
+    this.sampleSize = n;
+  }
+
+  /** Anomaly score in (0, 1): about 0.5 and below is ordinary, towards 1 is isolated early. */
+  score(row: ArrayLike<number>): number {
+    if (this.trees.length === 0) return 0;
+    let total = 0;
+    for (let i = 0; i < this.trees.length; i++) total += this.trees[i]!.pathLength(row);
+    return 2 ** (-(total / this.trees.length) / averagePathLength(this.sampleSize));
+  }
+}
+
+/**
+ * Grows a forest one tree per event-loop turn and resolves with it; the caller keeps scoring
+ * with the previous forest meanwhile.
+ */
+export function trainInBackground(rows: readonly number[][], opts: ForestOptions): Promise<Forest> {
+  const forest = new Forest();
+  const random = seededRandom(opts.seed);
+  return new Promise((resolve, reject) => {
+    const step = (): void => {
+      try {
+        forest.growTree(rows, opts.sampleSize, random);
+        if (forest.size < opts.trees) setImmediate(step);
+        else resolve(forest);
+      } catch (err) {
+        reject(err as Error);
+      }
+    };
+    setImmediate(step);
+  });
+}
