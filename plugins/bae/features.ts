@@ -62,17 +62,11 @@ export function maxOfferedVersion(hello: HelloInfo): number {
   return max >= 0x0300 && max <= 0x0304 ? max - 0x0300 : 0;
 }
 
-export interface Context {
-  knownApp: string | undefined;
-  knownGood: boolean;
-  randomSeen: number;
-  cipherOrderDrift: number;
-  sourceRate: number;
-  sourceBurst: number;
-  printRate: number;
-  printSources: number;
-  sourcePrints: number;
-}
+/** What the engine knows about this handshake beyond the hello itself. */
+export type Context = { knownApp: string | undefined } & Pick<
+  HelloFeatures,
+  'knownGood' | 'randomSeen' | 'cipherOrderDrift' | 'sourceRate' | 'sourceBurst' | 'printRate' | 'printSources' | 'sourcePrints'
+>;
 
 function countNonGrease(values: readonly number[]): number {
   let n = 0;
