@@ -206,6 +206,10 @@ export class Runtime {
     await this.ingress.close(deadlineMs);
     for (const conn of this.connections) conn.socket.destroy();
     await Promise.all(this.plugins.map((p) => p.stop()));
-    await this.upstreams.close();
+    // Every client connection is gone by now: upstream exchanges still open have no one to
+    // answer, so they get a short grace and are then destroyed.
+    await this.upstreams.close(UPSTREAM_CLOSE_GRACE_MS);
   }
 }
+
+const UPSTREAM_CLOSE_GRACE_MS = 500;

@@ -147,11 +147,11 @@ export class UpstreamPool {
     };
   }
 
-  /** Stops probes and ejection timers at once, lets requests in flight finish, then closes every connection. */
-  async close(): Promise<void> {
+  /** Stops probes and ejection timers at once, lets requests in flight finish (up to `graceMs`), then closes every connection. */
+  async close(graceMs = Infinity): Promise<void> {
     this.outliers.close();
     const probes = [...this.checks.values()].map((c) => c.stop());
-    await Promise.all([...probes, ...this.servers.map((s) => s.close())]);
+    await Promise.all([...probes, ...this.servers.map((s) => s.close(graceMs))]);
   }
 
   private refresh(): void {

@@ -50,9 +50,9 @@ export class UpstreamRegistry {
     }
   }
 
-  async close(): Promise<void> {
+  async close(graceMs = Infinity): Promise<void> {
     this.unwatch?.();
-    await Promise.all([...this.pools.values()].map((p) => p.close()));
+    await Promise.all([...this.pools.values()].map((p) => p.close(graceMs)));
   }
 }
 

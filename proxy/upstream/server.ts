@@ -61,9 +61,21 @@ export class UpstreamServer {
     this.latencyAt = performance.now();
   }
 
-  /** Waits for requests in flight, then closes every connection. */
-  close(): Promise<void> {
-    return this.dispatcher.close();
+  /**
+   * Waits for requests in flight, then closes every connection; after `graceMs` whatever is left
+   * is destroyed. By then the clients those requests belonged to are gone, and undici's close
+   * can otherwise wait seconds on orphaned exchanges.
+   */
+  async close(graceMs = Infinity): Promise<void> {
+    const closing = this.dispatcher.close();
+    if (graceMs === Infinity) return closing;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), graceMs);
+    });
+    const tooLate = await Promise.race([closing.then(() => false), late]);
+    clearTimeout(timer);
+    if (tooLate) await this.dispatcher.destroy();
   }
 }
 
