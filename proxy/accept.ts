@@ -5,13 +5,12 @@
 import net, { type Socket } from 'node:net';
 import { ClientHelloError } from './errors.ts';
 import { Connection } from './connection.ts';
-import { readClientHello } from './clienthello/read-hello.ts';
-import { LazyHelloInfo } from './clienthello/hello-info.ts';
+import { readClientHelloBytes } from './clienthello/read-hello.ts';
 import { Alert, sendAlertAndClose, sendPlainHttpHint } from './handshake/alert.ts';
 import { tapSocket } from './handshake/packet-tap.ts';
 import { relay } from './handshake/pipe.ts';
 import type { ListenerConfig } from './config/schema.ts';
-import type { Outcome } from './hooks/runner.ts';
+import { CONTINUED, type Outcome } from './hooks/runner.ts';
 import type { Runtime } from './runtime.ts';
 
 const HTTP_METHOD = /^(GET|HEAD|POST|PUT|DELETE|OPTIONS|PATCH|CONNECT|TRACE|PRI) /;
@@ -24,8 +23,9 @@ export function acceptConnection(raw: Socket, listener: ListenerConfig, rt: Runt
   raw.setNoDelay(true);
   const conn = new Connection(raw, listener.name, rt.log);
   rt.track(conn);
-  rt.metrics.connections.inc({ listener: listener.name });
-  rt.metrics.activeConnections.inc({ listener: listener.name });
+  const perListener = rt.metrics.listener(listener.name);
+  perListener.accepted.inc();
+  perListener.active.inc();
   raw.on('error', (err: NodeJS.ErrnoException) => {
     conn.error ??= err.code ?? err.message;
   });
@@ -57,7 +57,7 @@ async function drive(raw: Socket, conn: Connection, listener: ListenerConfig, rt
 
   let read;
   try {
-    read = await readClientHello(raw, {
+    read = await readClientHelloBytes(raw, {
       maxBytes: listener.clientHello.maxBytes,
       timeoutMs: listener.clientHello.timeoutMs,
       acceptedAt: conn.acceptedMark,
@@ -65,17 +65,25 @@ async function drive(raw: Socket, conn: Connection, listener: ListenerConfig, rt
   } catch (err) {
     return helloFailed(raw, conn, rt, err);
   }
-  const hello = new LazyHelloInfo(read.hello, read.arrival);
-  conn.hello = hello;
+  conn.setHelloBytes(read.raw, read.arrival);
 
-  const said = rt.hooks.clientHello(conn, hello);
-  const outcome: Outcome = said instanceof Promise ? await said : said;
+  let outcome: Outcome = CONTINUED;
+  if (rt.hooks.has('onClientHello')) {
+    let hello;
+    try {
+      hello = conn.parseHello();
+    } catch (err) {
+      return helloFailed(raw, conn, rt, err);
+    }
+    const said = rt.hooks.clientHello(conn, hello);
+    outcome = said instanceof Promise ? await said : said;
+  }
   const decision = outcome.decision;
   if (decision.action === 'reject') return reject(conn, rt, 'clienthello', decision.reason, true);
 
   if (decision.action === 'passthrough') {
     if (outcome.delayMs > 0) await sleep(outcome.delayMs);
-    return passthrough(raw, conn, rt, decision.upstream, read.hello.raw);
+    return passthrough(raw, conn, rt, decision.upstream, read.raw);
   }
 
   const poolName = decision.action === 'route' ? decision.pool : listener.pool;
@@ -90,9 +98,9 @@ async function drive(raw: Socket, conn: Connection, listener: ListenerConfig, rt
     conn.outcome = 'cut';
     conn.error ??= 'cut by onPacket';
   };
-  if (pool.kind === 'remote') return pool.take(raw, conn, read.hello.raw, judge && ((c, d) => (judge(c, d) ? (onCut(), true) : false)));
-  if (judge) return pool.take(tapSocket(raw, read.hello.raw, judge, onCut), conn);
-  raw.unshift(read.hello.raw);
+  if (pool.kind === 'remote') return pool.take(raw, conn, read.raw, judge && ((c, d) => (judge(c, d) ? (onCut(), true) : false)));
+  if (judge) return pool.take(tapSocket(raw, read.raw, judge, onCut), conn);
+  raw.unshift(read.raw);
   pool.take(raw, conn);
 }
 

@@ -2,6 +2,9 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { ConnectionContext, HandshakeInfo, HelloInfo, TagValue } from './plugin/types.ts';
+import type { HelloArrival } from './clienthello/types.ts';
+import { parseClientHello } from './clienthello/parse.ts';
+import { LazyHelloInfo } from './clienthello/hello-info.ts';
 
 let sequence = 0;
 const prefix = `${process.pid.toString(36)}-${Date.now().toString(36)}`;
@@ -25,8 +28,10 @@ export class Connection implements ConnectionContext {
   private childLog: Logger | undefined;
   readonly socket: Socket;
   readonly tags: Record<string, TagValue> = {};
-  hello: HelloInfo | undefined;
   tls: HandshakeInfo | undefined;
+  private helloBytes: { raw: Buffer; arrival: HelloArrival } | undefined;
+  /** null: the bytes were read but do not parse. */
+  private helloInfo: HelloInfo | null | undefined;
   pool: string | undefined;
   requests = 0;
   outcome = 'ok';
@@ -51,6 +56,33 @@ export class Connection implements ConnectionContext {
   // on every accept.
   get log(): Logger {
     return (this.childLog ??= this.rootLog.child({ conn: this.id }));
+  }
+
+  /** Keeps the hello's bytes; parsing waits until someone asks (see `hello`). */
+  setHelloBytes(raw: Buffer, arrival: HelloArrival): void {
+    this.helloBytes = { raw, arrival };
+  }
+
+  /** Parses the hello now; throws ClientHelloError when it is malformed. */
+  parseHello(): HelloInfo {
+    if (this.helloInfo) return this.helloInfo;
+    const bytes = this.helloBytes;
+    if (!bytes) throw new Error('no ClientHello was read on this connection');
+    this.helloInfo = new LazyHelloInfo(parseClientHello(bytes.raw), bytes.arrival);
+    return this.helloInfo;
+  }
+
+  // Parsed on first read: with no plugin looking at the hello, nothing pays for parsing it or
+  // keeps its parsed form for the life of the connection.
+  get hello(): HelloInfo | undefined {
+    if (this.helloInfo === undefined && this.helloBytes) {
+      try {
+        this.parseHello();
+      } catch {
+        this.helloInfo = null;
+      }
+    }
+    return this.helloInfo ?? undefined;
   }
 
   tag(key: string, value: TagValue): void {

@@ -151,6 +151,21 @@ export class CoreMetrics {
     registers: [this.registry],
   });
 
+  private readonly perListener = new Map<string, { accepted: { inc(): void }; active: { inc(): void; dec(): void } }>();
+
+  /**
+   * The per-connection series of one listener, bound once: label lookups hash their label
+   * object on every call, and these run on every accept and close.
+   */
+  listener(name: string): { accepted: { inc(): void }; active: { inc(): void; dec(): void } } {
+    let bound = this.perListener.get(name);
+    if (!bound) {
+      bound = { accepted: this.connections.labels({ listener: name }), active: this.activeConnections.labels({ listener: name }) };
+      this.perListener.set(name, bound);
+    }
+    return bound;
+  }
+
   constructor(defaults = true) {
     if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'weaver_process_' });
   }

@@ -151,7 +151,7 @@ export class Runtime {
   finish(conn: Connection): void {
     conn.closed = true;
     this.connections.delete(conn);
-    this.metrics.activeConnections.dec({ listener: conn.listener });
+    this.metrics.listener(conn.listener).active.dec();
     if (this.connections.size === 0) this.onEmpty?.();
     const durationMs = performance.now() - conn.acceptedMark;
     if (this.hooks.has('onClose')) {

@@ -23,13 +23,29 @@ export interface ReadHelloResult {
   arrival: HelloArrival;
 }
 
-export function readClientHello(socket: Socket, opts: ReadHelloOptions): Promise<ReadHelloResult> {
+export interface ReadHelloBytesResult {
+  /** Every byte read, the whole hello and anything after it. */
+  raw: Buffer;
+  arrival: HelloArrival;
+}
+
+/** Reads and parses: the hello is refused here when it does not parse. */
+export async function readClientHello(socket: Socket, opts: ReadHelloOptions): Promise<ReadHelloResult> {
+  const { raw, arrival } = await readClientHelloBytes(socket, opts);
+  return { hello: parseClientHello(raw), arrival };
+}
+
+/**
+ * Reads until the record layer holds one whole hello, without parsing its body: the listener
+ * only parses when a plugin will look (parsing every hello is a real share of a handshake).
+ */
+export function readClientHelloBytes(socket: Socket, opts: ReadHelloOptions): Promise<ReadHelloBytesResult> {
   return new Promise((resolve, reject) => {
     let buffered: Buffer = Buffer.alloc(0);
     const readTimes: number[] = [];
     let settled = false;
 
-    const finish = (outcome: { error: unknown } | { result: ReadHelloResult }): void => {
+    const finish = (outcome: { error: unknown } | { result: ReadHelloBytesResult }): void => {
       if (settled) return;
       settled = true;
       socket.removeListener('data', onData);
@@ -52,8 +68,7 @@ export function readClientHello(socket: Socket, opts: ReadHelloOptions): Promise
       try {
         const framing = frameClientHello(buffered, opts.maxBytes);
         if (framing.state === 'need-more') return;
-        const hello = parseClientHello(buffered);
-        finish({ result: { hello, arrival: arrival(readTimes, opts.acceptedAt, framing.records) } });
+        finish({ result: { raw: buffered, arrival: arrival(readTimes, opts.acceptedAt, framing.records) } });
       } catch (error) {
         finish({ error });
       }

@@ -25,12 +25,17 @@ export class LocalPool {
   private readonly onDone: HandshakeDone;
   private readonly pending = new WeakMap<object, { conn: Connection; helloDoneMark: number }>();
   private inProgress = 0;
+  // Bound once: these run on every handshake.
+  private readonly handshakesOk: { inc(): void };
+  private readonly handshakeSeconds: { observe(v: number): void };
 
   constructor(name: string, config: LocalPoolConfig, certs: CertificateStore, metrics: CoreMetrics, onDone: HandshakeDone) {
     this.name = name;
     this.config = config;
     this.metrics = metrics;
     this.onDone = onDone;
+    this.handshakesOk = metrics.handshakes.labels({ pool: name, outcome: 'ok' });
+    this.handshakeSeconds = metrics.handshakeSeconds.labels({ pool: name });
     const requestCert = config.clientCertificate !== 'none';
     this.server = tls.createServer({
       ...certs.contextOptions,
@@ -97,8 +102,8 @@ export class LocalPool {
     }
     const { conn, helloDoneMark } = entry;
     const durationMs = performance.now() - helloDoneMark;
-    this.metrics.handshakes.inc({ pool: this.name, outcome: 'ok' });
-    this.metrics.handshakeSeconds.observe({ pool: this.name }, durationMs / 1000);
+    this.handshakesOk.inc();
+    this.handshakeSeconds.observe(durationMs / 1000);
     const peer = this.config.clientCertificate === 'none' ? undefined : s.getPeerX509Certificate();
     const info: HandshakeInfo = {
       protocol: s.getProtocol() ?? 'unknown',

@@ -37,7 +37,8 @@ export interface Outcome {
 
 export type FailureReporter = (owner: HookOwner, phase: PhaseName, error: PluginError) => void;
 
-const CONTINUED: Outcome = Object.freeze({ decision: CONTINUE, delayMs: 0 });
+/** The outcome of a phase where nothing happened; shared, frozen. */
+export const CONTINUED: Outcome = Object.freeze({ decision: CONTINUE, delayMs: 0 });
 
 const ALLOWED: Record<'onConnection' | 'onClientHello' | 'onHandshakeDone' | 'onRequest', ReadonlySet<string>> = {
   onConnection: new Set(['continue', 'reject', 'delay']),
