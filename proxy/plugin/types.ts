@@ -24,7 +24,10 @@ export interface ConnectionContext {
   readonly tags: Readonly<Record<string, TagValue>>;
   tag(key: string, value: TagValue): void;
   readonly log: Logger;
-  /** Set once the ClientHello has been read. */
+  /**
+   * Set once the ClientHello has been read; parsed on first access when no plugin registered
+   * onClientHello, and undefined if the bytes do not parse (TLS then refuses the handshake).
+   */
   readonly hello: HelloInfo | undefined;
   /** Set once the handshake is done. */
   readonly tls: HandshakeInfo | undefined;
