@@ -1,6 +1,8 @@
 // A whole HTTP path for tests: ingress + upstream registry + hooks behind the TLS stand-in,
 // configured the way the config loader would (schema defaults applied), with captured logs.
 import { Writable } from 'node:stream';
+import type { Test } from 'tap';
+import { startDemoOrigin, type DemoOrigin } from '../../proxy/demo-origin.ts';
 import { Value } from '@sinclair/typebox/value';
 import { pino } from 'pino';
 import { Agent } from 'undici';
@@ -115,4 +117,21 @@ export async function waitFor(pred: () => boolean, ms = 5_000): Promise<void> {
     if (Date.now() > end) throw new Error('condition not met in time');
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+/**
+ * The common set-up: a demo origin and a proxy that routes everything to it, both closed when
+ * the test file ends.
+ */
+export async function proxyToDemoOrigin(t: Test): Promise<{ origin: DemoOrigin; fx: ProxyFixture }> {
+  const origin = await startDemoOrigin({ address: '127.0.0.1', port: 0 });
+  const fx = await startProxy({
+    routes: [{ upstream: 'demo' }],
+    upstreams: { demo: { servers: [{ url: `http://127.0.0.1:${origin.port}` }] } },
+  });
+  t.teardown(async () => {
+    await fx.close();
+    await origin.close();
+  });
+  return { origin, fx };
 }

@@ -2,19 +2,10 @@
 // and what the request leaves behind: the request id, the access log line, the counters.
 import t from 'tap';
 import { request } from 'undici';
-import { startDemoOrigin } from '../../proxy/demo-origin.ts';
-import { accessLines, startProxy } from './fixture.ts';
+import { accessLines, proxyToDemoOrigin, startProxy } from './fixture.ts';
 import { curl, h2Request } from './clients.ts';
 
-const origin = await startDemoOrigin({ address: '127.0.0.1', port: 0 });
-const fx = await startProxy({
-  routes: [{ upstream: 'demo' }],
-  upstreams: { demo: { servers: [{ url: `http://127.0.0.1:${origin.port}` }] } },
-});
-t.teardown(async () => {
-  await fx.close();
-  await origin.close();
-});
+const { origin, fx } = await proxyToDemoOrigin(t);
 
 interface Seen {
   message: string;

@@ -9,20 +9,11 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { request } from 'undici';
-import { startDemoOrigin } from '../../proxy/demo-origin.ts';
 import { h2Request } from './clients.ts';
-import { startProxy, waitFor } from './fixture.ts';
+import { proxyToDemoOrigin, startProxy, waitFor } from './fixture.ts';
 
 const MiB = 1024 * 1024;
-const origin = await startDemoOrigin({ address: '127.0.0.1', port: 0 });
-const fx = await startProxy({
-  routes: [{ upstream: 'demo' }],
-  upstreams: { demo: { servers: [{ url: `http://127.0.0.1:${origin.port}` }] } },
-});
-t.teardown(async () => {
-  await fx.close();
-  await origin.close();
-});
+const { fx } = await proxyToDemoOrigin(t);
 
 /** `total` bytes of a repeating pattern, made chunk by chunk as the consumer pulls. */
 function patternBody(total: number, produced: { bytes: number } = { bytes: 0 }): Readable {

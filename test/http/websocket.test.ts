@@ -9,17 +9,9 @@ import type { Duplex } from 'node:stream';
 import t from 'tap';
 import { WebSocket } from 'undici';
 import { startDemoOrigin } from '../../proxy/demo-origin.ts';
-import { accessLines, startProxy, waitFor } from './fixture.ts';
+import { accessLines, proxyToDemoOrigin, startProxy, waitFor } from './fixture.ts';
 
-const origin = await startDemoOrigin({ address: '127.0.0.1', port: 0 });
-const fx = await startProxy({
-  routes: [{ upstream: 'demo' }],
-  upstreams: { demo: { servers: [{ url: `http://127.0.0.1:${origin.port}` }] } },
-});
-t.teardown(async () => {
-  await fx.close();
-  await origin.close();
-});
+const { fx } = await proxyToDemoOrigin(t);
 const wsUrl = `wss://127.0.0.1:${fx.port}/ws`;
 
 function nextMessage(ws: WebSocket): Promise<unknown> {

@@ -1,16 +1,10 @@
 // Writes small packet captures (libpcap or pcapng) of TCP conversations for tests of
 // `weaver fingerprint --pcap`, with the segment splitting, reordering and retransmission that
 // real captures have. Checksums are left zero: readers of captures do not verify them.
+import type { TcpSegment } from '../../proxy/clienthello/pcap.ts';
 
-export interface TcpPacket {
-  src: string;
-  dst: string;
-  srcPort: number;
-  dstPort: number;
-  seq: number;
-  flags: number;
-  payload: Buffer;
-}
+/** A segment as the reader returns it, so tests can compare what they wrote with what it read. */
+export type TcpPacket = TcpSegment;
 
 export type LinkType = 'ethernet' | 'sll' | 'sll2' | 'raw' | 'null';
 
