@@ -39,8 +39,10 @@ export class SqliteStateStore implements StateStore {
 
   private constructor(opts: SqliteStoreOptions) {
     mkdirSync(dirname(opts.file), { recursive: true, mode: 0o700 });
-    this.db = new DatabaseSync(opts.file);
-    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
+    // Workers open the same file at the same moment; switching it to WAL takes a lock, so the
+    // busy timeout must be in force before the first statement, not set by it.
+    this.db = new DatabaseSync(opts.file, { timeout: 5_000 });
+    this.db.exec('PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
     this.db.exec(
       'CREATE TABLE IF NOT EXISTS kv (ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (ns, key)) WITHOUT ROWID',
     );
