@@ -4,7 +4,7 @@ import net from 'node:net';
 import t from 'tap';
 import { startDemoOrigin } from '../../proxy/demo-origin.ts';
 import { h1Request, h2Request } from '../http/clients.ts';
-import { freePort, msg, startWeaverProcess, tempDir, writeConfig } from './weaver-process.ts';
+import { drainConfig, freePort, msg, startWeaverProcess, tempDir, writeConfig } from './weaver-process.ts';
 
 t.test('in-flight requests complete after SIGTERM; exit code 0', async (t) => {
   const origin = await startDemoOrigin({ address: '127.0.0.1', port: 0 });
@@ -12,15 +12,7 @@ t.test('in-flight requests complete after SIGTERM; exit code 0', async (t) => {
   const [port, adminPort] = [await freePort(), await freePort()];
   const file = writeConfig(
     tempDir(t),
-    `workers: 1
-drainTimeoutMs: 8000
-listeners: [{ name: https, port: ${port} }]
-handshakePools:
-  primary: { kind: local, certificates: [{ dev: true, hosts: [localhost, 127.0.0.1] }] }
-routes: [{ upstream: origin }]
-upstreams: { origin: { servers: [{ url: "http://127.0.0.1:${origin.port}" }] } }
-admin: { port: ${adminPort} }
-`,
+    drainConfig({ port, adminPort, originPort: origin.port, drainTimeoutMs: 8000 }),
   );
   const proc = await startWeaverProcess(file, { teardown: (fn) => t.teardown(fn) });
   const base = `https://127.0.0.1:${port}`;

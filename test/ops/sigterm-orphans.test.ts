@@ -4,7 +4,7 @@
 import http2 from 'node:http2';
 import t from 'tap';
 import { startDemoOrigin } from '../../proxy/demo-origin.ts';
-import { freePort, msg, startWeaverProcess, tempDir, writeConfig } from './weaver-process.ts';
+import { drainConfig, freePort, msg, startWeaverProcess, tempDir, writeConfig } from './weaver-process.ts';
 
 t.test('orphaned upstream exchanges do not hold up the exit', async (t) => {
   const origin = await startDemoOrigin({ address: '127.0.0.1', port: 0 });
@@ -13,15 +13,7 @@ t.test('orphaned upstream exchanges do not hold up the exit', async (t) => {
   const drainTimeoutMs = 500;
   const file = writeConfig(
     tempDir(t),
-    `workers: 1
-drainTimeoutMs: ${drainTimeoutMs}
-listeners: [{ name: https, port: ${port} }]
-handshakePools:
-  primary: { kind: local, certificates: [{ dev: true, hosts: [localhost, 127.0.0.1] }] }
-routes: [{ upstream: origin }]
-upstreams: { origin: { servers: [{ url: "http://127.0.0.1:${origin.port}" }] } }
-admin: { port: ${adminPort} }
-`,
+    drainConfig({ port, adminPort, originPort: origin.port, drainTimeoutMs }),
   );
   const proc = await startWeaverProcess(file, { teardown: (fn) => t.teardown(fn) });
 

@@ -117,3 +117,16 @@ export async function startWeaverProcess(
 export function msg(text: string): (line: LogLine) => boolean {
   return (line) => line.msg === text;
 }
+
+/** One worker, a dev certificate, everything routed to one origin: the shutdown tests' config. */
+export function drainConfig(o: { port: number; adminPort: number; originPort: number; drainTimeoutMs: number }): string {
+  return `workers: 1
+drainTimeoutMs: ${o.drainTimeoutMs}
+listeners: [{ name: https, port: ${o.port} }]
+handshakePools:
+  primary: { kind: local, certificates: [{ dev: true, hosts: [localhost, 127.0.0.1] }] }
+routes: [{ upstream: origin }]
+upstreams: { origin: { servers: [{ url: "http://127.0.0.1:${o.originPort}" }] } }
+admin: { port: ${o.adminPort} }
+`;
+}

@@ -2,8 +2,9 @@
 // (FoxIO ja4.py and tshark), for tests that must agree with those tools.
 import { readFileSync } from 'node:fs';
 import { sharedDataPath } from './shared-data.ts';
+import type { Fingerprints } from '../../proxy/clienthello/types.ts';
 
-export interface ReferenceHello {
+export interface ReferenceHello extends Fingerprints {
   id: string;
   client: string;
   note: string;
@@ -12,12 +13,6 @@ export interface ReferenceHello {
   recordCount: number;
   sni: string | null;
   alpn: string[] | null;
-  ja3: string;
-  ja3_string: string;
-  ja4: string;
-  ja4_r: string;
-  ja4_o: string;
-  ja4_ro: string;
 }
 
 export function referenceHellos(): ReferenceHello[] {
