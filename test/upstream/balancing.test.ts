@@ -1,26 +1,14 @@
 // Each balancing policy through a real Weaver: which server answered each request, counted.
-import t, { type Test } from 'tap';
-import { startBackend, stopAll, type Backend } from './backends.ts';
-import { Client, tally, weaverFor } from './proxy.ts';
-
-async function setup(t: Test, upstream: (b: Backend[]) => string, names: string[], slow: Record<string, number> = {}) {
-  const backends = await Promise.all(names.map((n) => startBackend(n, { delayMs: slow[n] ?? 0 })));
-  t.teardown(() => stopAll(backends));
-  const h = await weaverFor(upstream(backends));
-  t.teardown(() => h.stop());
-  const client = new Client(h.port);
-  t.teardown(() => client.close());
-  return { backends, h, client };
-}
-
+import t from 'tap';
+import { tally, withBackends } from './proxy.ts';
 
 t.test('round-robin: weights 3:1 give exactly 300 and 100 of 400, also when requests overlap', async (t) => {
-  const { client } = await setup(
+  const { client } = await withBackends(
     t,
+    ['a', 'b'],
     ([a, b]) => `
     balance: round-robin
     servers: [{ url: "${a!.url}", weight: 3 }, { url: "${b!.url}", weight: 1 }]`,
-    ['a', 'b'],
   );
   const answers = await client.many(400, 8);
   t.ok(answers.every((a) => a.status === 200));
@@ -28,12 +16,12 @@ t.test('round-robin: weights 3:1 give exactly 300 and 100 of 400, also when requ
 });
 
 t.test('least-request: a slow server holds its requests longer, so it is given fewer', async (t) => {
-  const { client } = await setup(
+  const { client } = await withBackends(
     t,
+    ['a', 'b', 'slow'],
     (bs) => `
     balance: least-request
     servers: [${bs.map((b) => `{ url: "${b.url}" }`).join(', ')}]`,
-    ['a', 'b', 'slow'],
     { slow: 40 },
   );
   const answers = await client.many(300, 6);
@@ -44,23 +32,23 @@ t.test('least-request: a slow server holds its requests longer, so it is given f
 });
 
 t.test('least-request: idle and sequential, ties rotate by weight', async (t) => {
-  const { client } = await setup(
+  const { client } = await withBackends(
     t,
+    ['a', 'b', 'c'],
     ([a, b, c]) => `
     balance: least-request
     servers: [{ url: "${a!.url}", weight: 2 }, { url: "${b!.url}" }, { url: "${c!.url}" }]`,
-    ['a', 'b', 'c'],
   );
   t.same(tally(await client.many(40, 1)), { a: 20, b: 10, c: 10 });
 });
 
 t.test('p2c-ewma: a slow server loses nearly every draw once its latency is measured', async (t) => {
-  const { client } = await setup(
+  const { client } = await withBackends(
     t,
+    ['a', 'b', 'slow'],
     (bs) => `
     balance: p2c-ewma
     servers: [${bs.map((b) => `{ url: "${b.url}" }`).join(', ')}]`,
-    ['a', 'b', 'slow'],
     { slow: 40 },
   );
   const answers = await client.many(300, 4);

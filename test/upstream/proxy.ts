@@ -1,6 +1,8 @@
 // A whole Weaver from YAML in front of test backends, and a client for it that reports every
 // answer instead of throwing, so a test can assert that none of a stream of requests failed.
+import type { Test } from 'tap';
 import { Agent, request } from 'undici';
+import { startBackend, stopAll, type Backend } from './backends.ts';
 import { makeTestCert, type TestCert } from '../support/test-cert.ts';
 import { startWeaver, type Harness } from '../support/weaver-harness.ts';
 
@@ -25,6 +27,22 @@ ${body}
 admin: { enabled: false }
 log: { accessLog: false }
 `);
+}
+
+/** Named backends (`slow` gives some a response delay in ms), a Weaver in front, a client; all torn down with `t`. */
+export async function withBackends(
+  t: Test,
+  names: string[],
+  upstream: (b: Backend[]) => string,
+  slow: Record<string, number> = {},
+): Promise<{ backends: Backend[]; h: Harness; client: Client }> {
+  const backends = await Promise.all(names.map((n) => startBackend(n, { delayMs: slow[n] ?? 0 })));
+  t.teardown(() => stopAll(backends));
+  const h = await weaverFor(upstream(backends));
+  t.teardown(() => h.stop());
+  const client = new Client(h.port);
+  t.teardown(() => client.close());
+  return { backends, h, client };
 }
 
 export interface Answer {

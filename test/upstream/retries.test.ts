@@ -2,24 +2,14 @@
 // connect failure, a reset or a configured status; POST and bodies never do; nothing is retried
 // once the response has started; the retry budget caps a storm. Errors Weaver answers itself are
 // JSON with the request id.
-import t, { type Test } from 'tap';
-import { startBackend, stopAll, type Backend } from './backends.ts';
-import { Client, metricValue, tally, weaverFor } from './proxy.ts';
-
-async function setup(t: Test, names: string[], upstream: (b: Backend[]) => string) {
-  const backends = await Promise.all(names.map((n) => startBackend(n)));
-  t.teardown(() => stopAll(backends));
-  const h = await weaverFor(upstream(backends));
-  t.teardown(() => h.stop());
-  const client = new Client(h.port);
-  t.teardown(() => client.close());
-  return { backends, h, client };
-}
+import t from 'tap';
+import type { Backend } from './backends.ts';
+import { metricValue, tally, withBackends } from './proxy.ts';
 
 const servers = (bs: Backend[]) => `servers: [${bs.map((b) => `{ url: "${b.url}" }`).join(', ')}]`;
 
 t.test('the retry budget stops a retry storm when every server fails', async (t) => {
-  const { backends, h, client } = await setup(
+  const { backends, h, client } = await withBackends(
     t,
     ['a', 'b', 'c'],
     (bs) => `
@@ -38,7 +28,7 @@ t.test('the retry budget stops a retry storm when every server fails', async (t)
 });
 
 t.test('connection refused: GET and a PUT without a body are retried; POST and a PUT with a body are not', async (t) => {
-  const { backends, h, client } = await setup(t, ['dead', 'live'], (bs) => `
+  const { backends, h, client } = await withBackends(t, ['dead', 'live'], (bs) => `
     ${servers(bs)}
     outlierDetection: { consecutiveConnectFailures: 5 }`);
   const [dead, live] = backends as [Backend, Backend];
@@ -64,7 +54,7 @@ t.test('connection refused: GET and a PUT without a body are retried; POST and a
 });
 
 t.test('a 503 is retried on another server for GET, relayed as is for POST', async (t) => {
-  const { backends, client } = await setup(t, ['busy', 'ok'], servers);
+  const { backends, client } = await withBackends(t, ['busy', 'ok'], servers);
   const [busy, ok] = backends as [Backend, Backend];
   busy.status = 503;
   const post = await client.send('/', { method: 'POST', body: 'x' });
@@ -76,7 +66,7 @@ t.test('a 503 is retried on another server for GET, relayed as is for POST', asy
 });
 
 t.test('a server that drops the connection before answering: GET goes elsewhere, POST gets 502', async (t) => {
-  const { backends, client } = await setup(t, ['dropper', 'ok'], servers);
+  const { backends, client } = await withBackends(t, ['dropper', 'ok'], servers);
   const [dropper] = backends as [Backend, Backend];
   dropper.mode = 'reset';
   t.match(await client.send('/'), { status: 200, by: 'ok' }, 'reset, then retried');
@@ -87,7 +77,7 @@ t.test('a server that drops the connection before answering: GET goes elsewhere,
 });
 
 t.test('nothing is retried once the response head reached the client', async (t) => {
-  const { backends, client } = await setup(t, ['cutter', 'ok'], servers);
+  const { backends, client } = await withBackends(t, ['cutter', 'ok'], servers);
   const [cutter, ok] = backends as [Backend, Backend];
   cutter.mode = 'cut';
   await t.rejects(client.send('/'), 'the client sees the body cut short');
@@ -96,7 +86,7 @@ t.test('nothing is retried once the response head reached the client', async (t)
 });
 
 t.test('a response timeout answers 504 with the request id; with `timeout` in retries.on another server answers', async (t) => {
-  const slowOnly = await setup(t, ['slow'], (bs) => `
+  const slowOnly = await withBackends(t, ['slow'], (bs) => `
     ${servers(bs)}
     headersTimeoutMs: 150`);
   // undici checks headersTimeout on a coarse (~0.5-1 s) timer: the server must be slower than that.
@@ -106,7 +96,7 @@ t.test('a response timeout answers 504 with the request id; with `timeout` in re
   t.same(JSON.parse(res.body), { error: 'upstream response timed out', code: 'WEAVER_ERR_UPSTREAM_TIMEOUT', requestId: 'slow-1' });
   t.equal(res.requestId, 'slow-1');
 
-  const pair = await setup(t, ['slow', 'fast'], (bs) => `
+  const pair = await withBackends(t, ['slow', 'fast'], (bs) => `
     ${servers(bs)}
     headersTimeoutMs: 150
     retries: { on: [timeout] }`);
