@@ -7,6 +7,12 @@ const usage = `Usage:
   weaver fingerprint [--hex HEX | --pcap FILE]
                                      ClientHello bytes (hex, one per line on stdin) → JSON lines
                                      with sni, alpn, ja3, ja3_string, ja4, ja4_r, ja4_o, ja4_ro
+  weaver ata evaluate --train FILE (--test FILE | --holdout FRACTION) --format nsl-kdd|jsonl [--supervised]
+                                     traffic-analyzer detectors on labelled data → JSON (AUROC,
+                                     detection at 1 % / 5 % false positives, recall per category)
+  weaver segmentation export --format nft -c config.yaml
+                                     the segmentation policy (config, stored rules, feeds) as nftables
+  weaver audit verify FILE…          check a segmentation audit log's hash chain (oldest file first)
   weaver --version | --help
 `;
 
@@ -17,6 +23,9 @@ const commands: Record<string, () => Promise<Command>> = {
   check: async () => (await import('../cli/check.ts')).checkCommand,
   cert: async () => (await import('../cli/cert.ts')).certCommand,
   fingerprint: async () => (await import('../cli/fingerprint.ts')).fingerprintCommand,
+  ata: async () => (await import('../cli/ata.ts')).ataCommand,
+  segmentation: async () => (await import('../cli/segmentation.ts')).segmentationCommand,
+  audit: async () => (await import('../cli/audit.ts')).auditCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

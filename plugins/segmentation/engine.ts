@@ -1,0 +1,351 @@
+// The rule engine: segments and rules compiled into one prefix trie for addresses and hash
+// maps for names, changed one rule or one entry at a time (no recompile), and evaluated per
+// flow without allocating for membership: a segment found for the current evaluation carries
+// that evaluation's number (its "mark"), so "is the source a member" is one comparison.
+import { formatAddress, parseAddress, parsePrefix } from './address.ts';
+import type { SegmentConfig } from './options.ts';
+import { PrefixTrie } from './trie.ts';
+import {
+  ENTRY_KINDS,
+  SegmentationError,
+  normalizeEntry,
+  outranks,
+  verdictOf,
+  type Decision,
+  type Entry,
+  type EntryKind,
+  type Flow,
+  type Origin,
+  type Rule,
+  type Segment,
+  type Verdict,
+} from './policy.ts';
+
+/** The address's canonical text (the trie's key for single addresses); the input itself when it is. */
+function canonical(text: string, bytes: Uint8Array): string {
+  // A dotted quad that parsed is canonical already (leading zeros are refused).
+  if (bytes.length === 4 && !text.includes(':')) return text;
+  const c = formatAddress(bytes);
+  return c === text ? text : c;
+}
+
+type NameKind = Exclude<EntryKind, 'cidr'>;
+
+/** `*.example.com` is kept as `.example.com`: a lookup tries each suffix of the name. */
+const nameKey = (kind: NameKind, value: string): string => (kind === 'host' && value.startsWith('*.') ? value.slice(1) : value);
+const NO_FLAGS: Rule[] = [];
+const T = 2;
+const U = 1;
+const F = 0;
+
+export class PolicyEngine {
+  readonly segments = new Map<string, Segment>();
+  readonly rules = new Map<string, Rule>();
+  private readonly trie = new PrefixTrie<Segment | Rule>();
+  private readonly names: Record<NameKind, Map<string, Segment[]>> = {
+    host: new Map(),
+    identity: new Map(),
+    ja4: new Map(),
+    ja3: new Map(),
+    tag: new Map(),
+  };
+  private readonly bySegment = new Map<Segment, Set<Rule>>();
+  private readonly anySource = new Set<Rule>();
+  private seqNo = 0;
+  private epoch = 0;
+  // Scratch state of the evaluation in progress (evaluations are synchronous).
+  private readonly cands: Rule[] = [];
+  private readonly srcMembers: Segment[] = [];
+  private readonly dstMembers: Segment[] = [];
+  /** Bumped whenever the trie changes, so flows know their cached source lookups are stale. */
+  private addressVersion = 0;
+  // Destination addresses are few (the listeners' addresses), so their segments are kept.
+  private readonly dstCache = new Map<string, Segment[]>();
+  /** Which segments need looking at on every evaluation; rebuilt after a segment or entry change. */
+  private shape: { late: Segment[]; allowList: Segment[]; wildcards: boolean } | undefined;
+
+  /** Segments or entries changed: what was derived from them is rebuilt on next use. */
+  private changed(): void {
+    this.shape = undefined;
+    this.dstCache.clear();
+  }
+
+  nextSeq(): number {
+    return ++this.seqNo;
+  }
+
+  segment(name: string): Segment | undefined {
+    return this.segments.get(name);
+  }
+
+  addSegment(name: string, config: Partial<SegmentConfig>, origin: Origin): Segment {
+    if (this.segments.has(name)) throw new SegmentationError('WEAVER_ERR_SEG_ENTRY', `segment "${name}" is defined twice`);
+    const counts = Object.fromEntries(ENTRY_KINDS.map((k) => [k, 0])) as Record<EntryKind, number>;
+    const seg: Segment = { kind: 'segment', name, by: `posture:${name}`, posture: config.posture ?? 'deny-list', entries: new Map(), counts, src: 0, dst: 0, dstByAddress: 0 };
+    this.segments.set(name, seg);
+    this.bySegment.set(seg, new Set());
+    this.changed();
+    const lists: Array<[EntryKind, readonly string[] | undefined]> = [
+      ['cidr', config.cidrs],
+      ['host', config.hosts],
+      ['identity', config.identities],
+      ['ja4', config.ja4],
+      ['ja3', config.ja3],
+      ['tag', config.tags],
+    ];
+    for (const [kind, values] of lists) {
+      for (const v of values ?? []) {
+        try {
+          this.addEntry(seg, kind, v, origin);
+        } catch (err) {
+          throw new SegmentationError('WEAVER_ERR_SEG_ENTRY', `segment "${name}": ${(err as Error).message}`);
+        }
+      }
+    }
+    return seg;
+  }
+
+  /** Adds one list entry; returns the entry, or undefined when the segment already had it. */
+  addEntry(seg: Segment, kind: EntryKind, raw: string, origin: Origin, now = Date.now()): Entry | undefined {
+    const value = normalizeEntry(kind, raw);
+    const key = `${kind}|${value}`;
+    if (seg.entries.has(key)) return undefined;
+    const entry: Entry = { kind, value, origin, addedAt: now };
+    seg.entries.set(key, entry);
+    seg.counts[kind]++;
+    this.changed();
+    if (kind === 'cidr') {
+      this.trie.insert(parsePrefix(value)!, seg);
+      this.addressVersion++;
+    } else {
+      const map = this.names[kind];
+      const k = nameKey(kind, value);
+      const list = map.get(k);
+      if (list) list.push(seg);
+      else map.set(k, [seg]);
+    }
+    return entry;
+  }
+
+  removeEntry(seg: Segment, kind: EntryKind, raw: string): Entry | undefined {
+    const value = normalizeEntry(kind, raw);
+    const key = `${kind}|${value}`;
+    const entry = seg.entries.get(key);
+    if (!entry) return undefined;
+    seg.entries.delete(key);
+    seg.counts[kind]--;
+    this.changed();
+    if (kind === 'cidr') {
+      this.trie.remove(parsePrefix(value)!, seg);
+      this.addressVersion++;
+    } else {
+      const map = this.names[kind];
+      const k = nameKey(kind, value);
+      const list = map.get(k)!;
+      list.splice(list.indexOf(seg), 1);
+      if (list.length === 0) map.delete(k);
+    }
+    return entry;
+  }
+
+  addRule(rule: Rule): void {
+    if (this.rules.has(rule.id)) throw new SegmentationError('WEAVER_ERR_SEG_RULE', `a rule with id "${rule.id}" exists`);
+    this.rules.set(rule.id, rule);
+    if (rule.fromPrefix) {
+      this.trie.insert(rule.fromPrefix, rule);
+      this.addressVersion++;
+    } else if (rule.fromSegment) this.bySegment.get(rule.fromSegment)!.add(rule);
+    else this.anySource.add(rule);
+  }
+
+  removeRule(id: string): Rule | undefined {
+    const rule = this.rules.get(id);
+    if (!rule) return undefined;
+    this.rules.delete(id);
+    if (rule.fromPrefix) {
+      this.trie.remove(rule.fromPrefix, rule);
+      this.addressVersion++;
+    } else if (rule.fromSegment) this.bySegment.get(rule.fromSegment)!.delete(rule);
+    else this.anySource.delete(rule);
+    return rule;
+  }
+
+  /** Rules whose expiry has passed (the caller removes them and says so in the audit log). */
+  expired(now: number): Rule[] {
+    const out: Rule[] = [];
+    for (const r of this.rules.values()) if (r.expiresAt !== 0 && r.expiresAt <= now) out.push(r);
+    return out;
+  }
+
+  /** Source and destination segments of a flow, for dry-runs. */
+  segmentsOf(flow: Flow): { from: string[]; to: string[] } {
+    this.evaluate(flow);
+    return { from: this.srcMembers.map((s) => s.name), to: this.dstMembers.map((s) => s.name) };
+  }
+
+  evaluate(flow: Flow, now = Date.now()): Decision {
+    const e = ++this.epoch;
+    const stage = flow.stage;
+    const shape = (this.shape ??= this.reshape());
+    const { cands, srcMembers, dstMembers } = this;
+    cands.length = 0;
+    srcMembers.length = 0;
+    dstMembers.length = 0;
+
+    if (flow.srcBytes === undefined) {
+      flow.srcBytes = parseAddress(flow.src) ?? null;
+      if (flow.srcBytes) flow.srcKey = canonical(flow.src, flow.srcBytes);
+    }
+    // What the trie holds for the source is kept on the flow until the trie changes: a
+    // connection is evaluated at up to four phases, and only the first one walks the trie.
+    let hits = flow.srcHits;
+    if (flow.srcBytes && (hits === undefined || flow.srcVersion !== this.addressVersion)) {
+      hits = [];
+      this.trie.lookup(flow.srcBytes, flow.srcKey!, hits);
+      flow.srcHits = hits;
+      flow.srcVersion = this.addressVersion;
+    }
+    if (hits) {
+      for (let i = 0; i < hits.length; i++) {
+        const v = hits[i]!;
+        if (v.kind === 'rule') cands.push(v);
+        else if (v.src !== e) {
+          v.src = e;
+          srcMembers.push(v);
+        }
+      }
+    }
+    if (stage >= 1) {
+      if (flow.ja4) this.markSrc(this.names.ja4.get(flow.ja4), e);
+      if (flow.ja3) this.markSrc(this.names.ja3.get(flow.ja3), e);
+    }
+    if (stage >= 2) {
+      if (flow.identities) for (const id of flow.identities) this.markSrc(this.names.identity.get(id), e);
+      if (flow.tags) {
+        for (const k in flow.tags) {
+          this.markSrc(this.names.tag.get(k), e);
+          this.markSrc(this.names.tag.get(`${k}=${String(flow.tags[k])}`), e);
+        }
+      }
+    }
+    if (flow.dst !== undefined) {
+      let segs = this.dstCache.get(flow.dst);
+      if (!segs) {
+        segs = [];
+        const bytes = parseAddress(flow.dst);
+        if (bytes) {
+          const found: Array<Segment | Rule> = [];
+          this.trie.lookup(bytes, canonical(flow.dst, bytes), found);
+          for (const v of found) if (v.kind === 'segment' && !segs.includes(v)) segs.push(v);
+        }
+        if (this.dstCache.size >= 1_024) this.dstCache.clear();
+        this.dstCache.set(flow.dst, segs);
+      }
+      for (let i = 0; i < segs.length; i++) {
+        const v = segs[i]!;
+        v.dst = v.dstByAddress = e;
+        dstMembers.push(v);
+      }
+    }
+    // The destination's name: the SNI, or the Host header of a connection without SNI.
+    const hostName = stage >= 1 && flow.sni ? flow.sni : stage >= 3 ? flow.host : undefined;
+    const hostKnown = stage >= 3 || (stage >= 1 && !!flow.sni);
+    if (hostName) this.markHost(hostName, e, shape.wildcards);
+
+    for (let i = 0; i < srcMembers.length; i++) for (const r of this.bySegment.get(srcMembers[i]!)!) cands.push(r);
+    // Segments whose membership a later phase may still show (JA4/JA3 before the hello,
+    // certificate identity and tags before the handshake): their rules are "unknown" so far.
+    if (stage < 2) {
+      for (const seg of shape.late) {
+        if (seg.src !== e && this.srcUnknown(seg, stage)) for (const r of this.bySegment.get(seg)!) cands.push(r);
+      }
+    }
+    for (const r of this.anySource) cands.push(r);
+
+    let bestT: Rule | undefined;
+    let bestU: Rule | undefined;
+    let flags = NO_FLAGS;
+    for (let i = 0; i < cands.length; i++) {
+      const r = cands[i]!;
+      if (r.expiresAt !== 0 && r.expiresAt <= now) continue;
+      let m = T;
+      if (r.fromSegment && r.fromSegment.src !== e) m = U;
+      if (r.toSegment && r.toSegment.dst !== e) m = !hostKnown && r.toSegment.counts.host > 0 ? U : F;
+      if (m === F) continue;
+      if (r.toPort !== undefined && r.toPort !== flow.port) continue;
+      if (r.toUpstream !== undefined || r.toRoute !== undefined) {
+        if (stage < 3) m = U;
+        else if ((r.toUpstream !== undefined && r.toUpstream !== flow.upstream) || (r.toRoute !== undefined && r.toRoute !== flow.route)) continue;
+      }
+      // Isolation keeps a source inside its own segments (reached by address).
+      if (r.action === 'isolate' && srcMembers.some((s) => s.dstByAddress === e)) continue;
+      if (r.action === 'flag') {
+        if (m === T) (flags === NO_FLAGS ? (flags = []) : flags).push(r);
+        continue;
+      }
+      if (m === T) {
+        if (outranks(r, bestT)) bestT = r;
+      } else if (outranks(r, bestU)) bestU = r;
+    }
+
+    let verdict: Verdict | 'pending' = 'allow';
+    let by = 'default';
+    if (bestT) {
+      verdict = verdictOf(bestT.action);
+      by = bestT.by;
+    } else {
+      // With no rule deciding: an allow-list destination segment refuses non-members.
+      for (const seg of shape.allowList) {
+        const into = seg.dst === e ? T : !hostKnown && seg.counts.host > 0 ? U : F;
+        if (into === F || seg.src === e) continue;
+        if (into === T && !this.srcUnknown(seg, stage)) {
+          verdict = 'deny';
+          by = seg.by;
+          break;
+        }
+        verdict = 'pending';
+        by = seg.by;
+      }
+    }
+    if (bestU && outranks(bestU, bestT) && verdictOf(bestU.action) !== verdict) return { verdict: 'pending', rule: undefined, by: bestU.by, flags, segment: srcMembers[0]?.name };
+    return { verdict, rule: bestT, by, flags, segment: srcMembers[0]?.name };
+  }
+
+  private reshape(): NonNullable<PolicyEngine['shape']> {
+    const segs = [...this.segments.values()];
+    return {
+      late: segs.filter((s) => s.counts.ja4 + s.counts.ja3 + s.counts.identity + s.counts.tag > 0),
+      allowList: segs.filter((s) => s.posture === 'allow-list'),
+      wildcards: [...this.names.host.keys()].some((k) => k.startsWith('.')),
+    };
+  }
+
+  private srcUnknown(seg: Segment, stage: number): boolean {
+    const c = seg.counts;
+    return (stage < 1 && c.ja4 + c.ja3 > 0) || (stage < 2 && c.identity + c.tag > 0);
+  }
+
+  private markSrc(list: Segment[] | undefined, e: number): void {
+    if (!list) return;
+    for (const s of list) {
+      if (s.src === e) continue;
+      s.src = e;
+      this.srcMembers.push(s);
+    }
+  }
+
+  private markHost(name: string, e: number, wildcards: boolean): void {
+    this.markDst(this.names.host.get(name), e);
+    if (!wildcards) return;
+    for (let dot = name.indexOf('.'); dot >= 0; dot = name.indexOf('.', dot + 1)) this.markDst(this.names.host.get(name.slice(dot)), e);
+  }
+
+  private markDst(list: Segment[] | undefined, e: number): void {
+    if (!list) return;
+    for (const s of list) {
+      if (s.dst === e) continue;
+      s.dst = e;
+      this.dstMembers.push(s);
+    }
+  }
+}
