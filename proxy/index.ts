@@ -23,6 +23,7 @@ export type {
   PluginDefinition,
   PluginHooks,
   PluginMetrics,
+  PluginUpstreamTransports,
   RequestContext,
   RequestDecision,
   ResponseInfo,
@@ -31,3 +32,4 @@ export type {
 } from './plugin/types.ts';
 export type { ClientHello, ClientHelloExtension, Fingerprints, HelloArrival, KeyShareEntry } from './clienthello/types.ts';
 export type { PluginStore, StoreSetOptions } from './store/types.ts';
+export type { UpstreamTarget, UpstreamTransport } from './upstream/transports.ts';

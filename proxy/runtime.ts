@@ -14,6 +14,8 @@ import { HookRunner } from './hooks/runner.ts';
 import { loadPlugins, type LoadedPlugin } from './plugin/load.ts';
 import { createHttpIngress, type HttpIngress } from './http/ingress.ts';
 import { UpstreamRegistry } from './upstream/registry.ts';
+import { UpstreamTransports } from './upstream/transports.ts';
+import { WeaverError } from './errors.ts';
 import { AdminRoutes } from './admin/routes.ts';
 import type { CoreMetrics } from './metrics.ts';
 import type { Connection } from './connection.ts';
@@ -73,7 +75,9 @@ export class Runtime {
       });
       rt.pools.set(name, new LocalPool(name, pool, certs, rt.metrics, (s, c, i) => rt.handshakeDone(s, c, i)));
     }
-    rt.upstreams = new UpstreamRegistry(config.upstreams, { log: rt.log, metrics: rt.metrics });
+    // Plugins register transports during setup; servers look theirs up at connect time.
+    const transports = new UpstreamTransports();
+    rt.upstreams = new UpstreamRegistry(config.upstreams, { log: rt.log, metrics: rt.metrics, transports });
     try {
       rt.plugins = await loadPlugins(config.plugins, {
         log: rt.log,
@@ -83,7 +87,14 @@ export class Runtime {
         stateDir: rt.stateDir,
         baseDir: deps.baseDir,
         store: deps.store,
+        transports,
       });
+      const unserved = rt.upstreams.unservedVias(transports);
+      if (unserved.length > 0) {
+        await Promise.all(rt.plugins.map((p) => p.stop()));
+        const list = unserved.map((u) => `upstreams.${u.upstream}: via "${u.via}"`).join('; ');
+        throw new WeaverError('WEAVER_ERR_UPSTREAM_TRANSPORT', `no loaded plugin registered the transport of ${list}`);
+      }
     } catch (err) {
       // A refused reload must leave nothing running behind it (upstream pools, their probes).
       await rt.upstreams.close();

@@ -153,6 +153,13 @@ export const UpstreamServerSchema = Type.Object(
     url: Type.String({ pattern: '^https?://', description: 'http://host:port or https://host:port' }),
     weight: Type.Integer({ minimum: 1, maximum: 1000, default: 1 }),
     labels: Type.Array(Type.String(), { default: [] }),
+    via: Type.Optional(
+      Type.String({
+        pattern: '^[a-z][a-z0-9+.-]*:[A-Za-z0-9._~/-]+$',
+        description:
+          'carry this server\'s connections over the upstream transport a plugin registered, as <scheme>:<name> (e.g. bond:main for a bonding-upstream session); the URL is then the destination at the far end',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

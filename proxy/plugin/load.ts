@@ -13,6 +13,7 @@ import type { AdminRoutes } from '../admin/routes.ts';
 import type { CoreMetrics } from '../metrics.ts';
 import { createPluginMetrics } from './metrics.ts';
 import type { StateStore } from '../store/types.ts';
+import type { UpstreamTransports } from '../upstream/transports.ts';
 import type { ConnectionContext, PluginApi, PluginDefinition, PluginHooks } from './types.ts';
 
 export interface LoadedPlugin {
@@ -33,6 +34,8 @@ export interface PluginHost {
   /** Directory relative `use` paths were written against (already resolved by the loader). */
   baseDir: string;
   store: StateStore;
+  /** Upstream transports plugins register (`api.upstreamTransports`). */
+  transports?: UpstreamTransports;
 }
 
 const SETUP_BUDGET_MS = 30_000;
@@ -103,6 +106,13 @@ async function setupPlugin(entry: PluginEntryConfig, resolved: ResolvedPlugin, h
     stateDir,
     configDir: host.baseDir,
     store: host.store.namespace(name),
+    upstreamTransports: {
+      register(scheme, transport) {
+        if (!host.transports) throw new PluginError('WEAVER_ERR_PLUGIN_LOAD', name, 'upstream transports are not available here');
+        host.transports.register(name, scheme, transport);
+        stops.push(() => host.transports?.unregister(name));
+      },
+    },
     connectionState<T extends object>(init: (conn: ConnectionContext) => T) {
       const slots = new WeakMap<ConnectionContext, T>();
       return (conn: ConnectionContext): T => {

@@ -7,6 +7,7 @@ import type { Counter, Gauge, Histogram } from 'prom-client';
 import type { Logger } from 'pino';
 import type { ClientHello, Fingerprints, HelloArrival } from '../clienthello/types.ts';
 import type { PluginStore } from '../store/types.ts';
+import type { UpstreamTransport } from '../upstream/transports.ts';
 
 export type TagValue = string | number | boolean;
 
@@ -43,6 +44,13 @@ export interface HelloInfo extends Fingerprints {
   readonly arrival: HelloArrival;
   readonly sni: string | undefined;
   readonly alpn: readonly string[];
+  /**
+   * Equal for hellos that differ only in per-connection values (random, session id, key-share
+   * and PSK bytes, padding, GREASE values, extension order), different otherwise: one TLS
+   * stack's configuration. An opaque string (not for display), to memoise per-stack work on;
+   * empty for a hello too large to key.
+   */
+  readonly shape: string;
 }
 
 export interface HandshakeInfo {
@@ -209,6 +217,11 @@ export interface PluginMetrics {
   histogram<L extends string = string>(spec: MetricSpec<L> & { buckets?: number[] }): Histogram<L>;
 }
 
+export interface PluginUpstreamTransports {
+  /** Throws WEAVER_ERR_UPSTREAM_TRANSPORT when another plugin holds the scheme. Removed on stop. */
+  register(scheme: string, transport: UpstreamTransport): void;
+}
+
 export interface PluginApi<O> {
   readonly name: string;
   readonly options: O;
@@ -226,6 +239,12 @@ export interface PluginApi<O> {
    * snapshotted to SQLite under stateDir. Async, so a shared backend can stand behind it.
    */
   readonly store: PluginStore;
+  /**
+   * Upstream transports: `register('bond', t)` makes every upstream server with `via: bond:NAME`
+   * get its connections from `t.connect(target, 'NAME')` instead of a TCP connect. A `via` whose
+   * scheme no plugin registers fails the config load (WEAVER_ERR_UPSTREAM_TRANSPORT).
+   */
+  readonly upstreamTransports: PluginUpstreamTransports;
   /** A per-connection slot for this plugin, created on first use, gone with the connection. */
   connectionState<T extends object>(init: (conn: ConnectionContext) => T): (conn: ConnectionContext) => T;
   /** Runs when Weaver stops or the plugin is unloaded. */

@@ -7,7 +7,8 @@
 import { Pool } from 'undici';
 import type { HealthCheckConfig, UpstreamConfig } from '../config/schema.ts';
 import type { RandomSource } from './balancer.ts';
-import type { UpstreamServer } from './server.ts';
+import { upstreamConnect, type UpstreamServer } from './server.ts';
+import type { UpstreamTransports } from './transports.ts';
 
 const JITTER = 0.1;
 /** The first probe of each server runs at a random point within min(intervalMs, this). */
@@ -39,7 +40,14 @@ export class HealthCheck {
   private failures = 0;
   private stopped = false;
 
-  constructor(server: UpstreamServer, upstream: UpstreamConfig, config: HealthCheckConfig, random: RandomSource, changed: HealthListener) {
+  constructor(
+    server: UpstreamServer,
+    upstream: UpstreamConfig,
+    config: HealthCheckConfig,
+    random: RandomSource,
+    changed: HealthListener,
+    transports?: UpstreamTransports,
+  ) {
     this.server = server;
     this.config = config;
     this.random = random;
@@ -50,7 +58,7 @@ export class HealthCheck {
       headersTimeout: config.timeoutMs,
       bodyTimeout: config.timeoutMs,
       allowH2: upstream.http2,
-      connect: { timeout: config.timeoutMs, rejectUnauthorized: !upstream.tlsInsecure },
+      connect: upstreamConnect(server.via, upstream, config.timeoutMs, transports),
     });
   }
 

@@ -8,6 +8,7 @@ import { HealthCheck } from './health-check.ts';
 import { OutlierDetector, type PassiveOutcome } from './outlier.ts';
 import { RetryBudget } from './retry-budget.ts';
 import { UpstreamServer } from './server.ts';
+import type { UpstreamTransports } from './transports.ts';
 
 export type { PassiveOutcome } from './outlier.ts';
 
@@ -24,6 +25,8 @@ export interface PoolOptions {
   readonly events?: PoolEvents;
   /** For balancers and probe jitter; tests pass a seeded one. */
   readonly random?: RandomSource;
+  /** Where servers with `via` get their connections. */
+  readonly transports?: UpstreamTransports;
 }
 
 export interface ServerStatus {
@@ -72,7 +75,7 @@ export class UpstreamPool {
     this.config = config;
     this.events = opts.events;
     const random = opts.random ?? Math.random;
-    this.servers = Object.freeze(config.servers.map((s) => new UpstreamServer(s, config)));
+    this.servers = Object.freeze(config.servers.map((s) => new UpstreamServer(s, config, opts.transports)));
     this.inRotation = this.servers;
     this.balancer = createBalancer<UpstreamServer>(config.balance, random);
     this.budget = new RetryBudget(config.retries.budgetPercent, config.retries.minRetriesPerSecond);
@@ -94,10 +97,17 @@ export class UpstreamPool {
     const hc = config.healthCheck;
     if (hc) {
       for (const s of this.servers) {
-        const check = new HealthCheck(s, config, hc, random, (server, healthy, reason) => {
-          this.refresh();
-          this.events?.healthChanged(this, server, healthy, reason);
-        });
+        const check = new HealthCheck(
+          s,
+          config,
+          hc,
+          random,
+          (server, healthy, reason) => {
+            this.refresh();
+            this.events?.healthChanged(this, server, healthy, reason);
+          },
+          opts.transports,
+        );
         this.checks.set(s, check);
         check.start();
       }

@@ -7,6 +7,7 @@ import type { UpstreamConfig } from '../config/schema.ts';
 import type { CoreMetrics, UpstreamGaugeRow } from '../metrics.ts';
 import type { RandomSource } from './balancer.ts';
 import { UpstreamPool, type PoolEvents, type PoolStatus } from './pool.ts';
+import { parseVia, type UpstreamTransports } from './transports.ts';
 
 export interface RegistryOptions {
   /** Health changes, ejections and empty pools are logged here. */
@@ -14,6 +15,8 @@ export interface RegistryOptions {
   /** Gauges and ejection counts go here (`weaver_upstream_*`). */
   readonly metrics?: CoreMetrics;
   readonly random?: RandomSource;
+  /** Transports plugins register; servers with `via` connect through them. */
+  readonly transports?: UpstreamTransports;
 }
 
 export class UpstreamRegistry {
@@ -23,7 +26,7 @@ export class UpstreamRegistry {
   constructor(configs: Readonly<Record<string, UpstreamConfig>>, opts: RegistryOptions = {}) {
     const events = poolEvents(opts);
     for (const [name, config] of Object.entries(configs)) {
-      this.pools.set(name, new UpstreamPool(name, config, { events, random: opts.random }));
+      this.pools.set(name, new UpstreamPool(name, config, { events, random: opts.random, transports: opts.transports }));
     }
     this.unwatch = opts.metrics?.watchUpstreams(this);
   }
@@ -34,6 +37,15 @@ export class UpstreamRegistry {
 
   names(): string[] {
     return [...this.pools.keys()];
+  }
+
+  /** `via` values whose transport scheme is not in `transports`, with the pool naming each. */
+  unservedVias(transports: UpstreamTransports): Array<{ upstream: string; via: string }> {
+    const out: Array<{ upstream: string; via: string }> = [];
+    for (const pool of this.pools.values()) {
+      for (const s of pool.servers) if (s.via !== undefined && !transports.has(parseVia(s.via)[0])) out.push({ upstream: pool.name, via: s.via });
+    }
+    return out;
   }
 
   /** For the admin API (`/api/upstreams`): every pool, its servers and their state now. */

@@ -1,9 +1,10 @@
 // One upstream server: its undici connection pool, the live numbers a balancer or a plugin
 // ranks it by, and whether it is in rotation. Plugins get `candidate`, a read-only view with the
 // same identity for the server's whole life, so they can keep it in a Map or compare it with `===`.
-import { Pool } from 'undici';
+import { Pool, type buildConnector } from 'undici';
 import type { UpstreamConfig } from '../config/schema.ts';
 import type { UpstreamCandidate } from '../plugin/types.ts';
+import { UpstreamTransports, viaConnector } from './transports.ts';
 
 /** Weight of a new sample in the latency average: ~10 samples to follow a real shift. */
 const EWMA_ALPHA = 0.2;
@@ -14,6 +15,8 @@ export class UpstreamServer {
   readonly url: string;
   readonly weight: number;
   readonly labels: readonly string[];
+  /** `<scheme>:<name>` of the transport the connections go through, or undefined for TCP. */
+  readonly via: string | undefined;
   readonly dispatcher: Pool;
   readonly candidate: UpstreamCandidate;
   inflight = 0;
@@ -30,12 +33,14 @@ export class UpstreamServer {
   /** Epoch ms when the current outlier ejection ends; 0 when not ejected. */
   ejectedUntil = 0;
 
-  constructor(server: UpstreamConfig['servers'][number], pool: UpstreamConfig) {
+  /** `transports` serves servers with `via`; without it such a server cannot connect. */
+  constructor(server: UpstreamConfig['servers'][number], pool: UpstreamConfig, transports?: UpstreamTransports) {
     const origin = new URL(server.url).origin;
     this.id = origin;
     this.url = server.url;
     this.weight = server.weight;
     this.labels = Object.freeze([...server.labels]);
+    this.via = server.via;
     // undici rejects a zero keep-alive; 1 ms closes idle sockets as soon as it can.
     const keepAlive = Math.max(1, pool.keepAliveTimeoutMs);
     this.dispatcher = new Pool(origin, {
@@ -46,7 +51,7 @@ export class UpstreamServer {
       headersTimeout: pool.headersTimeoutMs,
       bodyTimeout: pool.bodyTimeoutMs,
       allowH2: pool.http2,
-      connect: { timeout: pool.connectTimeoutMs, rejectUnauthorized: !pool.tlsInsecure },
+      connect: upstreamConnect(server.via, pool, pool.connectTimeoutMs, transports),
     });
     this.candidate = new ServerView(this);
   }
@@ -77,6 +82,17 @@ export class UpstreamServer {
     clearTimeout(timer);
     if (tooLate) await this.dispatcher.destroy();
   }
+}
+
+/** undici's `connect` option for a server: plain TCP/TLS, or the transport its `via` names. */
+export function upstreamConnect(
+  via: string | undefined,
+  pool: UpstreamConfig,
+  timeoutMs: number,
+  transports: UpstreamTransports | undefined,
+): buildConnector.BuildOptions | buildConnector.connector {
+  if (via === undefined) return { timeout: timeoutMs, rejectUnauthorized: !pool.tlsInsecure };
+  return viaConnector(transports ?? new UpstreamTransports(), via, { timeoutMs, rejectUnauthorized: !pool.tlsInsecure, allowH2: pool.http2 });
 }
 
 /** What plugins see of a server: the numbers, live, and no way to reach the pool behind them. */
