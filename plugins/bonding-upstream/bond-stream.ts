@@ -40,6 +40,10 @@ export class BondStream extends Duplex {
   peerLimit: number;
   private ending = false;
   finSent = false;
+  /** Its DATA/FIN frames not acked yet. */
+  unacked = 0;
+  /** performance.now() of its last progress: a frame sent or acked, new bytes received. */
+  movedAt = performance.now();
   private writeWaiting: (() => void) | undefined;
   private finalWaiting: ((err?: Error | null) => void) | undefined;
 
@@ -99,6 +103,18 @@ export class BondStream extends Duplex {
       return { payload: undefined, offset: this.sentOffset, fin: true };
     }
     return undefined;
+  }
+
+  /** It has bytes (or its end) to send, or sent ones not acked: it waits on the session. */
+  get waiting(): boolean {
+    return this.unacked > 0 || this.queuedBytes > 0 || (this.ending && !this.finSent);
+  }
+
+  /** ms it has waited without progress: the clock runs only while it waits, less `blocked`. */
+  stuckFor(now: number, blocked: number): number {
+    if (this.waiting) this.movedAt += blocked;
+    else this.movedAt = now;
+    return now - this.movedAt;
   }
 
   get hasWork(): boolean {

@@ -74,6 +74,7 @@ export class EdgeSession {
         sessionWindow: o.sessionWindowBytes,
         maxStreams: Number.MAX_SAFE_INTEGER,
         probe: o.probe,
+        stallTimeoutMs: o.stallTimeoutMs,
       },
       this.paths,
       {
@@ -82,6 +83,7 @@ export class EdgeSession {
           path.reconnects++;
           this.redial(path);
         },
+        streamStalled: (s, idleMs) => this.log.warn({ stream: s.id, destination: `${s.host}:${s.port}`, idleMs }, 'bonded stream reset: no progress'),
       },
     );
   }

@@ -187,11 +187,13 @@ export class Endpoint implements ChannelOwner {
         sessionWindow: o.sessionWindowBytes,
         maxStreams: o.maxStreams,
         probe: o.probe,
+        stallTimeoutMs: o.stallTimeoutMs,
       },
       [],
       {
         pathDown: (path, reason) => this.log.warn({ session: key, channel: path.name, reason }, 'bonding channel down'),
         open: (stream) => holder.es!.owner.open(session, key, stream),
+        streamStalled: (s, idleMs) => this.log.warn({ session: key, stream: s.id, destination: `${s.host}:${s.port}`, idleMs }, 'bonding stream reset: no progress'),
       },
     );
     const clamp = (v: unknown, def: number) => (typeof v === 'number' && v >= 65_536 && v <= 1_073_741_824 ? v : def);

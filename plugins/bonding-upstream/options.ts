@@ -25,6 +25,7 @@ const Windows = {
   frameBytes: Type.Integer({ minimum: 1024, maximum: 1_048_576, default: 32_768, description: 'most stream bytes in one DATA frame' }),
   streamWindowBytes: Bytes(4_194_304, 'per-stream receive credit: what one stream may have buffered here'),
   sessionWindowBytes: Bytes(16_777_216, 'receive credit of the whole session (all streams)'),
+  stallTimeoutMs: Ms(60_000, 0, 3_600_000, 'a stream with bytes to send or unacked that moves nothing this long is reset (0 = never)'),
 };
 
 export const ChannelOptions = Type.Object(

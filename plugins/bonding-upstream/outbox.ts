@@ -16,8 +16,12 @@ export class Outbox {
   }
 
   /** A new frame: sent on `path` now, or queued until one is usable. */
-  add(seq: number, head: Buffer, payload: Buffer | undefined, data: number, path: Path | undefined): void {
-    const f: OutFrame = { seq, head, payload, size: head.length + (payload?.length ?? 0), data, path: undefined, sentAt: 0, queued: false, acked: false, sends: 0 };
+  add(seq: number, head: Buffer, payload: Buffer | undefined, data: number, path: Path | undefined, owner?: OutFrame['owner']): void {
+    const f: OutFrame = { seq, head, payload, size: head.length + (payload?.length ?? 0), data, path: undefined, sentAt: 0, queued: false, acked: false, sends: 0, owner };
+    if (owner) {
+      owner.unacked++;
+      owner.movedAt = performance.now();
+    }
     this.unacked.set(seq, f);
     if (path) this.transmit(f, path);
     else this.requeue([f]);
@@ -92,5 +96,9 @@ export class Outbox {
     this.unacked.delete(seq);
     f.acked = true;
     f.path?.acked(f, now);
+    if (f.owner) {
+      f.owner.unacked--;
+      f.owner.movedAt = now;
+    }
   }
 }

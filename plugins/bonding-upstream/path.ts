@@ -22,6 +22,8 @@ export interface OutFrame {
   queued: boolean;
   acked: boolean;
   sends: number;
+  /** The stream whose bytes it carries (DATA/FIN), told when the ack comes. */
+  readonly owner: { unacked: number; movedAt: number } | undefined;
 }
 
 /** Until a path has carried traffic, assume 100 Mbit/s. */
@@ -30,6 +32,14 @@ const MIN_CAP = 512 * 1024;
 /** Probes whose outcome counts in `loss`. */
 const LOSS_WINDOW = 20;
 const RATE_TICK_MS = 100;
+/** Resend timeout bounds (RFC 6298's 1 s floor is too slow for failover; 250 ms is above loopback and LAN jitter). */
+const MIN_RTO = 250;
+const MAX_RTO = 4000;
+const INITIAL_RTO = 1000;
+/** Clock granularity term of RFC 6298 (the session's tick). */
+const RTO_G = 25;
+/** Stalls in a row double the timeout, up to this factor, until an ack shows progress again. */
+const MAX_BACKOFF = 8;
 
 export interface PathSpec {
   readonly name: string;
@@ -56,6 +66,8 @@ export class Path {
   /** Frames went unacked too long: resent elsewhere; no new frames until a probe answers. */
   stalled = false;
   stalledAt = 0;
+  /** Like stalledAt, less the time this process was blocked since. */
+  stalledSince = 0;
   state: PathState = 'connecting';
   /** Epoch ms of the last state change. */
   since = Date.now();
@@ -76,6 +88,10 @@ export class Path {
   lastHeard = 0;
   lastProgress = 0;
   lastPing = 0;
+  /** RFC 6298 estimator for the resend timeout, kept apart from srtt (which the scheduler uses). */
+  private rtoSrtt = 0;
+  private rtoVar = 0;
+  private backoff = 1;
 
   private nextProbe = 1;
   private readonly probes = new Map<number, number>();
@@ -152,6 +168,9 @@ export class Path {
     this.inflight -= f.size;
     this.deliveredInTick += f.size;
     this.lastProgress = now;
+    this.backoff = 1;
+    // Karn: a frame sent more than once cannot tell which send the ack answers.
+    if (f.sends === 1) this.rtoSample(now - f.sentAt);
   }
 
   /** Everything unacked on this path, which the caller resends elsewhere. */
@@ -169,10 +188,12 @@ export class Path {
     return id;
   }
 
-  pong(id: number, sentAt: number, now: number): void {
-    if (!this.probes.delete(id)) return;
+  /** A probe's answer; true when it ends a stall (the path takes frames again). */
+  pong(id: number, sentAt: number, now: number): boolean {
+    if (!this.probes.delete(id)) return false;
     this.record(true);
     const rtt = now - sentAt;
+    this.rtoSample(rtt);
     if (this.srtt === 0) {
       this.srtt = rtt;
       this.rttvar = rtt / 2;
@@ -183,7 +204,30 @@ export class Path {
     }
     this.lastRtt = rtt;
     if (rtt < this.minRtt) this.minRtt = rtt;
-    if (this.stalled && sentAt >= this.stalledAt) this.stalled = false;
+    if (!this.stalled || sentAt < this.stalledAt) return false;
+    this.stalled = false;
+    return true;
+  }
+
+  private rtoSample(rtt: number): void {
+    if (this.rtoSrtt === 0) {
+      this.rtoSrtt = rtt;
+      this.rtoVar = rtt / 2;
+    } else {
+      this.rtoVar += (Math.abs(this.rtoSrtt - rtt) - this.rtoVar) / 4;
+      this.rtoSrtt += (rtt - this.rtoSrtt) / 8;
+    }
+  }
+
+  /**
+   * This process could not run for `ms` (a blocked event loop): what arrived meanwhile still
+   * waits behind the timer, so that time must not count as silence from the path.
+   */
+  discount(ms: number, now: number): void {
+    this.lastHeard = Math.min(now, this.lastHeard + ms);
+    this.lastProgress = Math.min(now, this.lastProgress + ms);
+    this.stalledSince = Math.min(now, this.stalledSince + ms);
+    for (const [id, at] of this.probes) this.probes.set(id, Math.min(now, at + ms));
   }
 
   /** The RTT has grown well above its base: bytes are queueing somewhere on the path. */
@@ -191,28 +235,36 @@ export class Path {
     return this.minRtt !== Infinity && this.srtt > this.minRtt + Math.max(5, this.minRtt / 2);
   }
 
-  /** Resend timeout: no ack progress for this long while frames are out means they are stuck. */
+  /**
+   * Resend timeout (RFC 6298: srtt + max(G, 4·rttvar), from probe answers and from acks of frames
+   * sent once, doubled per stall in a row): no ack progress for this long while frames are out
+   * means they are stuck.
+   */
   rto(): number {
-    return Math.max(250, 2 * this.srtt + 4 * this.rttvar);
+    const base = this.rtoSrtt === 0 ? INITIAL_RTO : this.rtoSrtt + Math.max(RTO_G, 4 * this.rtoVar);
+    return Math.min(MAX_RTO, Math.max(MIN_RTO, base) * this.backoff);
   }
 
   /**
-   * Periodic duties toward the live channel: a probe when one is due; then, when `judge`, the
-   * verdict — 'dead' (nothing heard for downAfterMs) or 'stalled' (no ack progress within the
-   * RTO while frames are out: they are to be resent elsewhere).
+   * Periodic duties toward the live channel: a probe when one is due; then the verdict — 'dead'
+   * (nothing heard for downAfterMs), 'mute' (stalled, and no probe answered for twice that: the
+   * path carries nothing this way, though the peer's own frames still come) or 'stalled' (no ack
+   * progress within the RTO while frames are out: they are to be resent elsewhere).
    */
-  supervise(now: number, probe: ProbeOptionsT, judge: boolean): 'dead' | 'stalled' | undefined {
+  supervise(now: number, probe: ProbeOptionsT): 'dead' | 'mute' | 'stalled' | undefined {
     const ch = this.channel;
     if (!ch) return undefined;
     if (now - this.lastPing >= probe.intervalMs) {
       this.lastPing = now;
       ch.send(probeFrame(T.PING, this.probeId(now), now));
     }
-    if (!judge) return undefined;
     if (now - this.lastHeard > probe.downAfterMs) return 'dead';
+    if (this.stalled && now - this.stalledSince > 2 * probe.downAfterMs) return 'mute';
     if (this.inflight > 0 && !this.stalled && now - this.lastProgress > this.rto()) {
       this.stalled = true;
       this.stalledAt = now;
+      this.stalledSince = now;
+      this.backoff = Math.min(MAX_BACKOFF, this.backoff * 2);
       this.setState('degraded', now);
       return 'stalled';
     }

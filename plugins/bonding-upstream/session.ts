@@ -23,6 +23,8 @@ export interface SessionSettings {
   readonly sessionWindow: number;
   readonly maxStreams: number;
   readonly probe: ProbeOptionsT;
+  /** A stream with bytes to send or unacked that moves nothing for this long is reset (0: never). */
+  readonly stallTimeoutMs: number;
 }
 
 export interface SessionEvents {
@@ -30,6 +32,8 @@ export interface SessionEvents {
   pathDown?(path: Path, reason: string): void;
   /** Endpoint: the peer opened a stream; answer with accept() or refuse(). */
   open?(stream: BondStream): void;
+  /** A stream was reset for making no progress (the session counts it in `stalledStreams`). */
+  streamStalled?(stream: BondStream, idleMs: number): void;
 }
 
 const TICK_MS = 25;
@@ -48,6 +52,8 @@ export class Session implements StreamOwner {
   private readonly ready = new Set<BondStream>();
   private nextStream = 1;
   private readonly resetBeforeOpen = new Set<number>();
+  /** Streams reset by the watchdog for making no progress. */
+  stalledStreams = 0;
 
   private readonly out = new Outbox();
   private pumping = false;
@@ -58,7 +64,6 @@ export class Session implements StreamOwner {
   private readonly timer: NodeJS.Timeout;
   private readonly tickMs: number;
   private lastTick: number;
-  private skipped = false;
   private peerPolicy: Policy | undefined;
   closed = false;
 
@@ -196,6 +201,7 @@ export class Session implements StreamOwner {
     if (this.streams.get(s.id) !== s) return;
     this.streams.delete(s.id);
     this.ready.delete(s);
+    this.credit.closed(s.id, s.sentOffset);
     const waiting = this.opening.get(s.id);
     if (waiting) {
       this.opening.delete(s.id);
@@ -255,7 +261,7 @@ export class Session implements StreamOwner {
           const len = t.payload?.length ?? 0;
           this.credit.spend(len);
           const seq = this.out.nextSeq();
-          this.out.add(seq, F.dataHead(t.fin, seq, s.id, t.offset, len), t.payload, len, p);
+          this.out.add(seq, F.dataHead(t.fin, seq, s.id, t.offset, len), t.payload, len, p, s);
         }
       }
     } finally {
@@ -284,7 +290,8 @@ export class Session implements StreamOwner {
           channel.send(F.probeFrame(F.T.PONG, f.body.readUInt32BE(0), f.body.readDoubleBE(4)));
           return;
         case F.T.PONG:
-          path.pong(f.body.readUInt32BE(0), f.body.readDoubleBE(4), now);
+          // A stalled path that answers takes frames again: nothing else may be coming to say so.
+          if (path.pong(f.body.readUInt32BE(0), f.body.readDoubleBE(4), now)) this.pump();
           return;
         default:
           throw new F.FrameError(`unexpected frame type ${f.type} in a session`);
@@ -338,6 +345,7 @@ export class Session implements StreamOwner {
       s.destroy(new StreamError('WEAVER_ERR_BOND_FLOW_CONTROL', 'peer sent past its credit'));
       return;
     }
+    if (fresh > 0) s.movedAt = performance.now();
     s.rxFresh += fresh;
     if (s.rx.complete) s.endReceive();
   }
@@ -354,6 +362,13 @@ export class Session implements StreamOwner {
   private onReset(id: number, finalSize: number, code: string): void {
     if (this.credit.settle(id, finalSize)) return;
     const s = this.streams.get(id);
+    const sent = s ? undefined : this.credit.sentOn(id);
+    if (sent !== undefined) {
+      // Closed here (cleanly) while the peer reset it: the peer waits for what was sent on it
+      // to settle its session credit.
+      this.control((seq) => F.resetFrame(seq, id, sent, 'reset'));
+      return;
+    }
     if (!s) {
       // Reset before its OPEN arrived (another path was faster): the OPEN will be ignored, and
       // the edge hears the final size of a stream that never sent anything.
@@ -377,21 +392,36 @@ export class Session implements StreamOwner {
 
   private tick(): void {
     const now = performance.now();
-    // A late tick means this process was busy: what arrived meanwhile is still waiting behind
-    // this timer, so silence now proves nothing about the paths. Judge them next tick (but never
-    // skip two in a row: a process that is always late must still notice a dead path).
-    const late = now - this.lastTick > 4 * this.tickMs && !this.skipped;
-    this.skipped = late;
+    // Time this process could not run (a late tick) is not silence from the paths: what arrived
+    // meanwhile still waits behind this timer.
+    const blocked = now - this.lastTick - 2 * this.tickMs;
     this.lastTick = now;
     const probe = this.settings.probe;
     for (const p of this.paths) {
+      if (blocked > 0) p.discount(blocked, now);
       p.tick(now, probe);
       if (this.settings.autoWeights) p.effectiveWeight = derivedWeight(p);
-      const verdict = p.supervise(now, probe, !late);
+      const verdict = p.supervise(now, probe);
       if (verdict === 'dead') p.channel?.close(`nothing heard for ${Math.round(now - p.lastHeard)} ms`);
+      else if (verdict === 'mute') p.channel?.close(`stalled, no probe answered for ${Math.round(now - p.stalledSince)} ms`);
       else if (verdict === 'stalled') this.out.requeue(p.takeFrames());
     }
-    if (this.out.resendLength > 0) this.pump();
+    if (this.settings.stallTimeoutMs > 0) this.watchdog(now, Math.max(0, blocked));
+    // Whatever waits for a path (resends, streams with data) tries again every tick, so a wake-up
+    // that never came (a path usable again, a cap raised) costs a tick, not the stream.
+    if (this.out.resendLength > 0 || this.ready.size > 0) this.pump();
+  }
+
+  /** Streams with bytes to send or unacked that moved nothing for stallTimeoutMs are reset. */
+  private watchdog(now: number, blocked: number): void {
+    const limit = this.settings.stallTimeoutMs;
+    for (const s of [...this.streams.values()]) {
+      const idle = Math.round(s.stuckFor(now, blocked));
+      if (idle <= limit) continue;
+      this.stalledStreams++;
+      this.events.streamStalled?.(s, idle);
+      s.destroy(new StreamError('WEAVER_ERR_BOND_STALLED', `stream ${s.id} made no progress for ${idle} ms`));
+    }
   }
 
   /** Everything stops: streams fail with `reason`, channels close. */
@@ -422,6 +452,7 @@ export class Session implements StreamOwner {
       unackedFrames: this.out.frames,
       resendQueue: this.out.resendLength,
       sendCreditBytes: this.credit.available,
+      stalledStreams: this.stalledStreams,
       channels: this.paths.map((p) => p.describe()),
     };
   }

@@ -21,6 +21,8 @@ export function createTelemetry(metrics: PluginMetrics) {
   const reconnects = c('channel_reconnects_total', 'times the channel was lost and redialed');
   const streams = metrics.gauge({ name: 'session_streams', help: 'open streams', labelNames: ['role', 'session'] as const });
   const buffered = metrics.gauge({ name: 'session_buffered_bytes', help: 'stream bytes held by the session (queued, unacked, unread)', labelNames: ['role', 'session'] as const });
+  const stalled = metrics.counter({ name: 'streams_stalled_total', help: 'streams reset for making no progress (stallTimeoutMs)', labelNames: ['role', 'session'] as const });
+  const stalledBefore = new WeakMap<Session, number>();
   const refused = metrics.counter({ name: 'streams_refused_total', help: 'streams and channels refused, by reason', labelNames: ['session', 'reason'] as const });
   const last = new WeakMap<Path, { sent: number; received: number; resent: number; reconnects: number }>();
 
@@ -31,6 +33,8 @@ export function createTelemetry(metrics: PluginMetrics) {
     update(role: Role, name: string, session: Session): void {
       streams.set({ role, session: name }, session.streams.size);
       buffered.set({ role, session: name }, session.bufferedBytes);
+      stalled.inc({ role, session: name }, session.stalledStreams - (stalledBefore.get(session) ?? 0));
+      stalledBefore.set(session, session.stalledStreams);
       for (const p of session.paths) {
         const l = { role, session: name, channel: p.name };
         state.set(l, p.state === 'up' ? 2 : p.state === 'degraded' ? 1 : 0);

@@ -1,6 +1,6 @@
 // The pieces under the session, on their own: sequence tracking and ack ranges, reassembly of
 // frames arriving out of order, the frame reader over arbitrary chunking, and the scheduler's
-// choice in each mode.
+// choice in each mode, and the resend timeout of a path.
 import t from 'tap';
 import * as F from '../../plugins/bonding-upstream/frames.ts';
 import { Path } from '../../plugins/bonding-upstream/path.ts';
@@ -116,4 +116,38 @@ t.test('weighted: shares follow the weights, interleaved', async (t) => {
   b.inflight = b.cap;
   const next = [weightedTurn([a, b], 10), weightedTurn([a, b], 10), weightedTurn([a, b], 10), weightedTurn([a, b], 10)];
   t.ok(next.includes(undefined), "when b's turn comes and b is full, nothing is sent");
+});
+
+t.test('resend timeout: RFC 6298 from acks (Karn), backoff per stall, blocked time not counted, a mute path', async (t) => {
+  const p = new Path({ name: 'a', remote: 'x:1', weight: 1, cost: 1, priority: 0 });
+  p.attach({ mtu: 1000, send() {} } as unknown as Channel, 0);
+  const probe = { intervalMs: 1e9, downAfterMs: 1e9, degradedRttMs: 0, degradedLoss: 1 };
+  const send = (seq: number, at: number, sends = 1) => {
+    const f = { seq, head: Buffer.alloc(20), payload: undefined, size: 20, data: 0, path: undefined, sentAt: at, queued: false, acked: false, sends, owner: undefined };
+    p.addFrame(f, at);
+    return f;
+  };
+  p.acked(send(0, 0), 100);
+  t.equal(p.rto(), 300, 'srtt 100 + 4 × rttvar 50');
+  p.acked(send(1, 100, 2), 5000);
+  t.equal(p.rto(), 300, 'an ack of a frame sent twice is no RTT sample');
+  send(2, 6000);
+  t.equal(p.supervise(6299, probe), undefined, 'within the RTO');
+  t.equal(p.supervise(6301, probe), 'stalled', 'no ack progress past the RTO');
+  t.equal(p.rto(), 600, 'a stall doubles the timeout');
+  p.takeFrames();
+  p.stalled = false;
+  send(3, 7000);
+  p.discount(5000, 12_100);
+  t.equal(p.supervise(12_100, probe), undefined, 'time the process was blocked is not silence');
+  t.equal(p.supervise(12_700, probe), 'stalled', 'but what follows is');
+  t.equal(p.rto(), 1200);
+  p.takeFrames();
+  p.stalled = false;
+  p.acked(send(4, 13_000), 13_100);
+  t.equal(p.rto(), 250, 'an ack ends the backoff (and the floor holds)');
+  send(5, 14_000);
+  t.equal(p.supervise(14_300, probe), 'stalled');
+  p.lastHeard = 16_400;
+  t.equal(p.supervise(16_400, { ...probe, downAfterMs: 1000 }), 'mute', 'stalled and its probes unanswered while the peer is heard: one way is dead');
 });
