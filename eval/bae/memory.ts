@@ -1,5 +1,5 @@
-// Memory of client profiles: fills the plugin's own profile table (lru-cache with TTL, the
-// objects bae keeps per client) with N profiles keyed like live ones, and reports the heap it
+// Memory of client profiles: fills the plugin's own profile table (two generations of Maps,
+// the objects bae keeps per client) with N profiles keyed like live ones, and reports the heap it
 // took. Run with --expose-gc (`npm run eval:bae` does). Prints one JSON line.
 import { nowS, ProfileTable } from '../../plugins/bae/profiles.ts';
 

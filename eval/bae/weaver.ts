@@ -29,6 +29,8 @@ export interface EvalConfig {
   /** The bae plugin's options as YAML flow text, or undefined for no plugin. */
   bae: string | undefined;
   originPort: number;
+  /** Another plugin in bae's place (its options in `bae`), to compare against. */
+  plugin?: string;
 }
 
 export async function startWeaver(cfg: EvalConfig): Promise<Running> {
@@ -46,7 +48,7 @@ routes: [{ match: { pathPrefix: / }, upstream: origin }]
 upstreams:
   origin: { servers: [{ url: "http://127.0.0.1:${cfg.originPort}" }] }
 plugins:
-${cfg.bae === undefined ? '  []' : `  - use: ${repoRoot}plugins/bae/index.ts\n    options: ${cfg.bae}`}
+${cfg.bae === undefined ? '  []' : `  - use: ${cfg.plugin ?? `${repoRoot}plugins/bae/index.ts`}\n    options: ${cfg.bae}`}
 admin: { address: 127.0.0.1, port: ${adminPort} }
 `.replace('plugins:\n  []', 'plugins: []');
   const file = join(dir, 'weaver.yaml');

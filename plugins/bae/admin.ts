@@ -29,10 +29,10 @@ export function mountAdmin(api: PluginApi<BaeOptions>, engine: Engine): void {
     const addr = req.query.get('addr');
     if (!addr) return bad('addr is required');
     const profile = engine.addresses.peek(addr);
-    const last = engine.lastExplained(addr);
+    const last = engine.decisions.explain(addr);
     if (!profile && !last) return { status: 404, body: { error: `no profile for ${addr}` } };
     const clients: Record<string, unknown> = {};
-    for (const [k, p] of engine.clients.cache.entries()) if (k.startsWith(`${addr}|`)) clients[k.slice(addr.length + 1)] = describeProfile(p);
+    for (const [k, p] of engine.clients.entries()) if (k.startsWith(`${addr}|`)) clients[k.slice(addr.length + 1)] = describeProfile(p);
     return {
       body: {
         address: addr,
@@ -57,7 +57,7 @@ export function mountAdmin(api: PluginApi<BaeOptions>, engine: Engine): void {
     const applied = [];
     for (const [kind, value] of targets) {
       applied.push(engine.feedback(kind, value, label));
-      await saveLabel(api.store, `${kind}:${value}`, engine.label(kind, value));
+      await saveLabel(api.store, kind, value, engine.label(kind, value));
     }
     api.log.info({ applied, caller: req.caller }, 'bae feedback');
     return { body: { applied } };
@@ -81,14 +81,14 @@ export function mountAdmin(api: PluginApi<BaeOptions>, engine: Engine): void {
   }));
 
   api.admin.route('POST', '/retrain', () => {
-    const started = engine.retrain();
+    const started = engine.retrain('admin');
     started?.catch((err: unknown) => api.log.warn({ err }, 'bae: training failed'));
     return { status: 202, body: { started: started !== undefined, samples: engine.model.samples } };
   });
 
   api.admin.route('GET', '/histogram', () => ({ body: engine.histogram.describe() }));
 
-  api.admin.route('GET', '/decisions', (req) => ({ body: engine.recent(limit(req.query, 100, 5_000)) }));
+  api.admin.route('GET', '/decisions', (req) => ({ body: engine.decisions.recent(limit(req.query, 100, 5_000)) }));
 
   api.admin.route('GET', '/servers', () => ({ body: engine.reputation.describe() }));
 

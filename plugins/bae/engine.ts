@@ -1,56 +1,29 @@
 // The behavioural analysis engine: per handshake, update the client's profiles and its
-// fingerprint's signals, extract features, score, decide; per request, check the User-Agent
-// against the TLS stack and classify the client; per response and close, learn outcomes. All of
-// it synchronous and bounded: the model trains in the background (model.ts), the store is
-// written by a timer (persist.ts).
-import { LRUCache } from 'lru-cache';
-import type { ConnectionContext, HelloInfo, RequestContext, ResponseInfo, UpstreamCandidate } from 'weaver';
-import { extractFeatures, orderDrift, rankOf, vector, VECTOR_NAMES, type HelloFeatures } from './features.ts';
-import { PrintTable } from './fingerprints.ts';
+// fingerprint's signals, extract features, score, decide; after the handshake, learn how the
+// client resumed and what certificate it showed; per request, check the User-Agent against the
+// TLS stack and classify the client; per response and close, learn outcomes. All of it
+// synchronous and bounded, and cheap on the hot path: what follows from the hello's shape is
+// worked out once per shape (shape.ts), the vector is written into one reused array and copied
+// into the model's window, strings and objects for the admin API are made when it asks. The
+// model trains in the background (model.ts), the store is written by a timer (persist.ts).
+import type { ConnectionContext, HandshakeInfo, HelloInfo, RequestContext, ResponseInfo, UpstreamCandidate } from 'weaver';
+import { DecisionLog, type Action, type Decision } from './decisions.ts';
+import { orderDrift, rankOf, VECTOR_SIZE, writeVector, type Dynamic } from './features.ts';
+import { PrintTable, type PrintStats } from './fingerprints.ts';
 import type { FingerprintLists } from './lists.ts';
-import { AnomalyModel } from './model.ts';
+import { Labels, type Label, type LabelKind } from './labels.ts';
+import { AnomalyModel, type TrainingReason } from './model.ts';
+import { Training } from './training.ts';
 import type { BaeOptions } from './options.ts';
 import { bumpBurst, bumpRate, CLASS_NAMES, hash31, nowS, ProfileTable, recentPeak, recordScore, type Profile, type ProfileClass } from './profiles.ts';
-import { RandomTracker } from './randomness.ts';
-import { score, type Reason } from './scoring.ts';
+import { byteEntropy, RandomTracker, timeLikePrefix } from './randomness.ts';
+import { score, type ScoreInput } from './scoring.ts';
 import { ServerReputation } from './selection.ts';
-import { isGrease, uaClass } from './stacks.ts';
-import { ScoreHistogram, type Telemetry } from './telemetry.ts';
+import { resumption, ShapeCache, type Shape } from './shape.ts';
+import { uaClass } from './stacks.ts';
+import { PendingScores, ScoreHistogram, type Telemetry } from './telemetry.ts';
 
-export type Action = 'primary' | 'strict' | 'reject';
-
-export interface Decision {
-  /** hello: the handshake decision; request: a later one, when a request made the client suspicious. */
-  phase: 'hello' | 'request';
-  at: string;
-  conn: string;
-  address: string;
-  port: number;
-  ja4: string;
-  ja3: string;
-  score: number;
-  action: Action;
-  /** What the plugin did: the action, unless observeOnly. */
-  enforced: boolean;
-  reasons: Reason[];
-}
-
-export interface Explained extends Decision {
-  features: Omit<HelloFeatures, 'ja4' | 'ja3'>;
-  vector: Record<string, number>;
-  forest: { raw: number; calibrated: number } | null;
-}
-
-/** What is kept per address for explain: the parts, put together only when asked. */
-interface ExplainParts {
-  d: Decision;
-  f: HelloFeatures;
-  v: number[];
-  raw: number | undefined;
-  forest: number | undefined;
-}
-
-const RECENT = 5_000;
+export type { Action, Decision } from './decisions.ts';
 
 /** What the engine keeps per connection (in the plugin's connection slot). */
 export interface ConnState {
@@ -63,9 +36,15 @@ export interface ConnState {
   cls: ProfileClass;
   uaChecked: boolean;
   server: string | undefined;
+  /** The hello's resumption attempt (see Dynamic.resumption). */
+  resumption: number;
 }
 
-export type Label = 0 | 1 | 2;
+export type { Label, LabelKind } from './labels.ts';
+
+const HELLO: Record<Action, string> = { primary: 'hello:primary', strict: 'hello:strict', reject: 'hello:reject' };
+
+const combine = (score: number, w: number): number => Math.round((1 - (1 - score) * (1 - w)) * 1000) / 1000;
 
 export class Engine {
   readonly o: BaeOptions;
@@ -76,36 +55,52 @@ export class Engine {
   readonly randoms: RandomTracker;
   readonly model: AnomalyModel;
   readonly reputation: ServerReputation;
-  /** Feedback labels: `addr:<address>`, `ja4:<ja4>`, `ja3:<ja3>` → 1 good, 2 bad. */
-  readonly labels = new Map<string, Label>();
+  readonly shapes = new ShapeCache();
+  readonly labels: Labels;
+  private readonly training: Training;
   readonly histogram = new ScoreHistogram();
-  /** The latest decisions, a ring of RECENT. */
-  private readonly ring: Decision[] = [];
-  private ringNext = 0;
-  private readonly explained: LRUCache<string, ExplainParts>;
+  readonly decisions = new DecisionLog();
   /** Counts since the last flush to prom-client (done on a timer, not per handshake). */
-  readonly pending = { decisions: new Map<string, number>(), signals: new Map<string, number>() };
+  readonly pending = { decisions: new Map<string, number>(), signals: new Map<string, number>(), scores: new PendingScores() };
+  /** `action:pool` for the histogram's routings, made once. */
+  private readonly routing: Record<Action, string>;
   /** Cipher order first seen (from a client not flagged) for each JA4 cipher hash. */
-  private readonly cipherOrders = new LRUCache<string, Map<number, number>>({ max: 10_000 });
+  private readonly cipherOrders = new Map<string, Map<number, number>>();
   private readonly telemetry: Telemetry;
-  private retrainDue = false;
-  private lastAttempt = 0;
+  private readonly vector = new Float64Array(VECTOR_SIZE);
+  private readonly input: ScoreInput = {
+    s: undefined as unknown as Shape,
+    d: undefined as unknown as Dynamic,
+    ja3Hit: undefined,
+    print: undefined as unknown as PrintStats,
+    now: 0,
+    forest: undefined,
+    history: 0,
+    uaMismatches: 0,
+    clientConns: 0,
+    certBad: 0,
+    certVerified: false,
+    labelSource: 0,
+    labelPrint: 0,
+  };
 
   constructor(o: BaeOptions, lists: FingerprintLists, telemetry: Telemetry) {
     this.o = o;
     this.lists = lists;
+    this.labels = new Labels(lists);
     this.telemetry = telemetry;
     this.addresses = new ProfileTable('a:', o.profiles.max, o.profiles.ttlMs);
     this.clients = new ProfileTable('c:', o.profiles.max, o.profiles.ttlMs);
     this.prints = new PrintTable(20_000);
     this.randoms = new RandomTracker(200_000, 3_600_000);
     this.model = new AnomalyModel(o.model);
+    this.training = new Training(this.model, this.labels, o.threshold);
     this.reputation = new ServerReputation(o.selection);
-    this.explained = new LRUCache<string, ExplainParts>({ max: 10_000 });
+    this.routing = { primary: 'primary:listener', strict: `strict:${o.strictPool}`, reject: 'reject:refused' };
   }
 
-  label(kind: 'addr' | 'ja4' | 'ja3', value: string): Label {
-    return this.labels.get(`${kind}:${value}`) ?? 0;
+  label(kind: LabelKind, value: string): Label {
+    return this.labels.get(kind, value);
   }
 
   /** Scores one ClientHello and decides where it goes. */
@@ -113,7 +108,9 @@ export class Engine {
     const now = Date.now();
     const t = nowS(now);
     const addr = conn.remoteAddress;
-    const ja4 = hello.ja4;
+    const p = hello.parsed;
+    const s = this.shapes.get(hello, this.lists);
+    const ja4 = s.ja4;
     const ja3 = hello.ja3;
     const clientKey = `${addr}|${ja4}`;
 
@@ -130,63 +127,83 @@ export class Engine {
     c.last = t;
     c.conns++;
 
-    const stats = this.prints.handshake(ja4, addr, now);
-    const print = stats.signals(now);
-    const randomSeen = this.randoms.record(hello.parsed.random);
+    const print = this.prints.handshake(ja4, addr, now);
+    const randomSeen = this.randoms.record(p.random, now);
     if (randomSeen > 0) a.randomReuse++;
-    const ja3Hit = this.lists.lookup(ja3);
-    const ja4Hit = this.lists.lookup(ja4);
-    const labelPrint = Math.max(this.label('ja4', ja4), this.label('ja3', ja3)) as Label;
-    const knownGood = ja4Hit?.verdict === 'good' || ja3Hit?.verdict === 'good' || labelPrint === 1;
-
-    const ciphers = hello.parsed.ciphers.filter((x) => !isGrease(x));
-    const ja4b = ja4.split('_')[1] ?? '';
-    const reference = this.cipherOrders.get(ja4b);
-    const f = extractFeatures(
-      hello,
-      {
-        knownApp: ja4Hit?.verdict === 'good' ? ja4Hit.good : undefined,
-        knownGood,
-        randomSeen,
-        cipherOrderDrift: reference ? orderDrift(ciphers, reference) : 0,
-        sourceRate,
-        sourceBurst,
-        printRate: print.handshakes / 360,
-        printSources: print.sources,
-        sourcePrints: a.prints + 1,
-      },
-      now,
-    );
-    const v = vector(f);
-    const raw = this.model.raw(v);
+    if (s.ja3 !== ja3) {
+      s.ja3 = ja3;
+      s.ja3Hit = this.lists.lookup(ja3);
+    }
+    const ja3Hit = s.ja3Hit;
+    const labelPrint = Math.max(this.label('ja4', ja4), this.label('ja3', ja3));
+    const knownGood = s.ja4Hit?.verdict === 'good' || ja3Hit?.verdict === 'good' || labelPrint === 1;
+    if (s.drift === undefined && s.suites.length > 1) {
+      const reference = this.cipherOrders.get(s.ja4b);
+      if (reference) s.drift = orderDrift(s.suites, reference);
+    }
+    let maxGap = 0;
+    for (const g of hello.arrival.gapsMs) if (g > maxGap) maxGap = g;
+    const d: Dynamic = {
+      reads: hello.arrival.reads,
+      maxGapMs: maxGap,
+      acceptToHelloMs: hello.arrival.acceptToCompleteMs,
+      randomEntropy: byteEntropy(p.random),
+      randomTimePrefix: timeLikePrefix(p.random, now),
+      randomSeen,
+      sessionIdLength: p.sessionId.length,
+      resumption: resumption(hello, s),
+      resumeFails: c.resumeFails,
+      resumed: c.resumed,
+      cipherOrderDrift: s.drift ?? 0,
+      sourceRate,
+      sourceBurst,
+      printRate: print.handshakes(now) / 360,
+      printBurst: print.burst(now),
+      printSources: print.distinctSources(now),
+      sourcePrints: a.prints + 1,
+      knownGood,
+    };
+    const v = this.vector;
+    const raw = this.model.raw(v, writeVector(s, d, p.helloLength, v));
     const forest = raw === undefined ? undefined : this.model.calibrated(raw);
-    const scored = score(
-      {
-        f,
-        ja3Hit,
-        ja4Hit,
-        print,
-        forest,
-        history: Math.max(recentPeak(a, t), recentPeak(c, t)),
-        uaMismatches: c.uaMismatch,
-        labelSource: this.label('addr', addr),
-        labelPrint,
-      },
-      this.o,
-    );
+    // One input object, filled in place: nothing of it outlives the call.
+    const input = this.input;
+    input.s = s;
+    input.d = d;
+    input.ja3Hit = ja3Hit;
+    input.print = print;
+    input.now = now;
+    input.forest = forest;
+    input.history = Math.max(recentPeak(a, t), recentPeak(c, t));
+    input.uaMismatches = c.uaMismatch;
+    input.clientConns = c.conns;
+    input.certBad = c.certBad;
+    input.certVerified = c.certs > c.certBad;
+    input.labelSource = this.label('addr', addr);
+    input.labelPrint = labelPrint;
+    const scored = score(input, this.o);
 
-    const action: Action = scored.score >= this.o.rejectThreshold ? 'reject' : scored.score >= this.o.threshold ? 'strict' : 'primary';
+    const action = this.actionFor(scored.score);
     recordScore(a, scored.score, scored.evidence, t);
     recordScore(c, scored.score, scored.evidence, t);
-    if (action === 'primary' && !reference && ciphers.length > 1) this.cipherOrders.set(ja4b, rankOf(ciphers));
-    this.model.record({ v, source: addr, print: ja4, score: scored.score });
-    if (!this.model.ready && this.model.samples >= this.o.model.minSamples) this.retrainSoon();
+    if (action === 'primary' && s.drift === undefined && s.suites.length > 1 && !this.cipherOrders.has(s.ja4b) && this.cipherOrders.size < 10_000) {
+      this.cipherOrders.set(s.ja4b, rankOf(s.suites));
+    }
+    this.model.add(v, addr, ja4, scored.score);
+    if (!this.model.ready && !this.model.busy && this.model.samples >= this.o.model.minSamples) this.training.soon('warm-up');
 
     // A contradiction already on the profile is in this score: the request must not add it again.
-    Object.assign(state, { ja4, clientKey, stack: f.stack, score: scored.score, action, cls: this.classOf(c), uaChecked: c.uaMismatch > 0 });
+    state.ja4 = ja4;
+    state.clientKey = clientKey;
+    state.stack = s.stack;
+    state.score = scored.score;
+    state.action = action;
+    state.cls = this.classOf(c);
+    state.uaChecked = c.uaMismatch > 0;
+    state.resumption = d.resumption;
     const decision: Decision = {
       phase: 'hello',
-      at: new Date(now).toISOString(),
+      at: now,
       conn: conn.id,
       address: addr,
       port: conn.remotePort,
@@ -195,50 +212,84 @@ export class Engine {
       score: scored.score,
       action,
       enforced: !this.o.observeOnly,
-      reasons: scored.reasons.slice(0, 5),
+      reasons: scored.reasons.length > 5 ? scored.reasons.slice(0, 5) : scored.reasons,
     };
-    this.remember(decision, f, v, raw, forest);
+    this.record(decision);
+    this.decisions.keep(decision, s, d, p.helloLength, raw, forest);
+    this.histogram.add(scored.score, this.routing[action]);
+    this.pending.scores.add(scored.score);
+    for (const r of decision.reasons) bump(this.pending.signals, r.signal);
     return decision;
   }
 
-  private remember(d: Decision, f: HelloFeatures, v: number[], raw: number | undefined, forest: number | undefined): void {
-    this.record(d);
-    this.explained.set(d.address, { d, f, v, raw, forest });
-    this.histogram.add(d.score, d.action, d.action === 'primary' ? 'listener' : d.action === 'strict' ? this.o.strictPool : 'refused');
-    this.telemetry.score.observe(d.score);
-    for (const r of d.reasons) bump(this.pending.signals, r.signal);
+  private actionFor(score: number): Action {
+    return score >= this.o.rejectThreshold ? 'reject' : score >= this.o.threshold ? 'strict' : 'primary';
   }
 
   /** Adds a decision to the ring of recent ones. */
   record(d: Decision): void {
-    if (this.ring.length < RECENT) this.ring.push(d);
-    else this.ring[this.ringNext] = d;
-    this.ringNext = (this.ringNext + 1) % RECENT;
-    bump(this.pending.decisions, `${d.phase}:${d.action}`);
-  }
-
-  /** The latest `limit` decisions, oldest first. */
-  recent(limit: number): Decision[] {
-    const n = Math.min(limit, this.ring.length);
-    const out: Decision[] = [];
-    for (let k = n; k >= 1; k--) out.push(this.ring[(this.ringNext - k + RECENT) % RECENT]!);
-    return out;
-  }
-
-  lastExplained(addr: string): Explained | undefined {
-    const e = this.explained.get(addr);
-    if (!e) return undefined;
-    const { ja4: _ja4, ja3: _ja3, ...features } = e.f;
-    return {
-      ...e.d,
-      features,
-      vector: Object.fromEntries(VECTOR_NAMES.map((n, i) => [n, Math.round(e.v[i]! * 1000) / 1000])),
-      forest: e.raw === undefined ? null : { raw: Math.round(e.raw * 1000) / 1000, calibrated: Math.round(e.forest! * 1000) / 1000 },
-    };
+    this.decisions.add(d);
+    bump(this.pending.decisions, d.phase === 'hello' ? HELLO[d.action] : `${d.phase}:${d.action}`);
   }
 
   private classOf(c: Profile): ProfileClass {
     return CLASS_NAMES[c.cls] ?? 'unknown';
+  }
+
+  /** A later decision on this connection (after the handshake, at a request), recorded when it is not `primary`. */
+  private raise(conn: ConnectionContext, state: ConnState, phase: Decision['phase'], signal: string, w: number, detail: string): Action {
+    state.score = combine(state.score, w);
+    conn.tag('bae.score', state.score);
+    conn.tag('bae.reasons', signal);
+    const action = this.actionFor(state.score);
+    if (action !== 'primary') {
+      this.record({
+        phase,
+        at: Date.now(),
+        conn: conn.id,
+        address: conn.remoteAddress,
+        port: conn.remotePort,
+        ja4: state.ja4,
+        ja3: conn.hello?.ja3 ?? '',
+        score: state.score,
+        action,
+        enforced: !this.o.observeOnly,
+        reasons: [{ signal, weight: w, detail }],
+      });
+    }
+    return action;
+  }
+
+  /**
+   * After the handshake: whether a resumption the hello attempted was accepted (a client
+   * resuming with what it was issued) or turned down (a forged or foreign ticket or session
+   * id: counted, and at `signals.resumeFails` it scores), and what client certificate came when
+   * the pool asked for one. A certificate that does not verify raises this connection's score
+   * at once; returns the action when that made it more than `primary`.
+   */
+  handshakeDone(conn: ConnectionContext, tls: HandshakeInfo, state: ConnState): Action | undefined {
+    if (!state.ja4) return undefined;
+    const t = nowS();
+    const cert = tls.clientCertificate;
+    if (state.resumption === 0 && !cert) return undefined;
+    const c = this.clients.peek(state.clientKey, t);
+    const a = this.addresses.peek(conn.remoteAddress, t);
+    for (const p of [c, a]) {
+      if (!p) continue;
+      if (state.resumption > 0) {
+        if (tls.resumed) p.resumed++;
+        else p.resumeFails++;
+      }
+      if (cert) {
+        p.certs++;
+        if (!cert.authorized) p.certBad++;
+      }
+    }
+    if (c) this.clients.markChanged(state.clientKey);
+    if (a) this.addresses.markChanged(conn.remoteAddress);
+    if (!cert || cert.authorized) return undefined;
+    const action = this.raise(conn, state, 'handshake', 'client-cert-unverified', this.o.weights.certUnverified, `client certificate ${cert.subject} did not verify: ${cert.authorizationError ?? 'unknown'}`);
+    return action === 'primary' ? undefined : action;
   }
 
   /**
@@ -254,8 +305,9 @@ export class Engine {
     const ua = typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'] : undefined;
     const uc = uaClass(ua);
     this.prints.request(state.ja4, req.httpVersion === '2.0', ua, now);
-    const c = this.clients.peek(state.clientKey);
-    const a = this.addresses.peek(req.connection.remoteAddress);
+    const t = nowS(now);
+    const c = this.clients.peek(state.clientKey, t);
+    const a = this.addresses.peek(req.connection.remoteAddress, t);
     if (c) c.requests++;
     if (a) a.requests++;
     const mismatch = uc === 'browser' && state.stack === 'library';
@@ -264,28 +316,7 @@ export class Engine {
       if (c) c.uaMismatch++;
       if (a) a.uaMismatch++;
       const w = this.o.weights.uaMismatch * (this.label('addr', req.connection.remoteAddress) === 1 ? 0.25 : 1);
-      const before = state.score;
-      state.score = Math.round((1 - (1 - before) * (1 - w)) * 1000) / 1000;
-      req.connection.tag('bae.score', state.score);
-      req.connection.tag('bae.reasons', 'ua-mismatch');
-      const action: Action = state.score >= this.o.rejectThreshold ? 'reject' : state.score >= this.o.threshold ? 'strict' : 'primary';
-      if (action !== 'primary') {
-        const conn = req.connection;
-        const detail = `a browser User-Agent over a ${state.stack} TLS stack`;
-        this.record({
-          phase: 'request',
-          at: new Date(now).toISOString(),
-          conn: conn.id,
-          address: conn.remoteAddress,
-          port: conn.remotePort,
-          ja4: state.ja4,
-          ja3: conn.hello?.ja3 ?? '',
-          score: state.score,
-          action,
-          enforced: !this.o.observeOnly,
-          reasons: [{ signal: 'ua-mismatch', weight: w, detail }],
-        });
-      }
+      this.raise(req.connection, state, 'request', 'ua-mismatch', w, `a browser User-Agent over a ${state.stack} TLS stack`);
     }
     const cls: ProfileClass =
       uc === 'bot' || mismatch || state.score >= this.o.threshold ? 'automation' : uc === 'browser' && state.stack === 'browser' ? 'browser' : 'api';
@@ -333,43 +364,15 @@ export class Engine {
     }
   }
 
-  /** Rows that must not be learnt as normal: flagged ones and those labelled bad. */
-  private excluded = (row: { source: string; print: string; score: number }): boolean =>
-    row.score >= this.o.threshold || this.label('addr', row.source) === 2 || this.label('ja4', row.print) === 2;
-
-  retrain(): Promise<void> | undefined {
-    this.retrainDue = false;
-    return this.model.retrain(this.excluded);
-  }
-
-  /**
-   * Asks for a training from the hook path or the feedback API: at most one attempt a second
-   * (an attempt that finds too little to learn still costs a pass over the window), run from a
-   * timer, never in the hook itself.
-   */
-  private retrainSoon(): void {
-    if (this.retrainDue) return;
-    this.retrainDue = true;
-    const wait = Math.max(0, 1_000 - (Date.now() - this.lastAttempt));
-    setTimeout(() => {
-      // A training started meanwhile (the timer, POST /retrain) has answered the request.
-      if (!this.retrainDue) return;
-      this.lastAttempt = Date.now();
-      void this.retrain()?.catch(() => undefined);
-    }, wait).unref();
+  retrain(reason: TrainingReason): Promise<void> | undefined {
+    return this.training.now(reason);
   }
 
   /** Applies a feedback label; returns what it changed. */
-  feedback(kind: 'addr' | 'ja4' | 'ja3', value: string, label: 'good' | 'bad' | 'none'): Record<string, unknown> {
-    const key = `${kind}:${value}`;
-    const before = this.labels.get(key) ?? 0;
-    if (label === 'none') this.labels.delete(key);
-    else this.labels.set(key, label === 'good' ? 1 : 2);
-    if (kind !== 'addr') {
-      this.lists.remove(value, 'good');
-      this.lists.remove(value, 'bad');
-      if (label !== 'none') this.lists.add(value, label, 'feedback');
-    } else {
+  feedback(kind: LabelKind, value: string, label: 'good' | 'bad' | 'none'): Record<string, unknown> {
+    const before = this.label(kind, value);
+    this.labels.set(kind, value, label === 'good' ? 1 : label === 'bad' ? 2 : 0);
+    if (kind === 'addr') {
       const p = this.addresses.peek(value);
       if (p) {
         p.label = label === 'good' ? 1 : label === 'bad' ? 2 : 0;
@@ -378,22 +381,25 @@ export class Engine {
         this.addresses.markChanged(value);
       }
       if (label === 'good') {
-        for (const [k, c] of this.clients.cache.entries()) {
+        for (const [k, c] of this.clients.entries()) {
           if (!k.startsWith(`${value}|`)) continue;
           c.peak = 0;
           c.uaMismatch = 0;
+          c.certBad = 0;
+          c.resumeFails = 0;
           this.clients.markChanged(k);
         }
       }
     }
-    this.retrainSoon();
-    return { key, before: ['none', 'good', 'bad'][before], after: label };
+    this.training.soon('feedback');
+    return { key: `${kind}:${value}`, before: ['none', 'good', 'bad'][before], after: label };
   }
 
   decideTags(conn: ConnectionContext, d: Decision): void {
     conn.tag('bae.score', d.score);
     conn.tag('bae.action', d.action);
-    if (d.reasons.length > 0) conn.tag('bae.reasons', d.reasons.slice(0, 3).map((r) => r.signal).join(','));
+    const r = d.reasons;
+    if (r.length > 0) conn.tag('bae.reasons', r.length === 1 ? r[0]!.signal : r.slice(0, 3).map((x) => x.signal).join(','));
   }
 }
 

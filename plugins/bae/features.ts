@@ -1,30 +1,14 @@
-// Features of one handshake: what the ClientHello says (versions, list sizes, GREASE, ALPN/SNI,
-// size), how it arrived (reads, gaps, time from accept), the quality of its client random, and
-// the behaviour around it (rates of its source and fingerprint). `vector` turns them into the
-// numbers the isolation forest sees: heavy-tailed counts through log1p, flags as 0/1.
-import type { HelloInfo } from 'weaver';
-import { byteEntropy, timeLikePrefix } from './randomness.ts';
-import { isGrease, isWeakCipher, stackClass, type StackClass } from './stacks.ts';
+// Features of one handshake. What follows from the hello's shape (versions, list sizes, GREASE,
+// ALPN/SNI, weak suites, stack class) is worked out once per shape (shape.ts); what changes per
+// connection is here: how the hello arrived (reads, gaps, time from accept), its client random
+// (entropy, a time-like prefix, seen before), resumption, and the behaviour around it (rates of
+// its source and its fingerprint). `writeVector` fills the numbers the isolation forest sees
+// (heavy-tailed counts through log1p, flags as 0/1) into a reused array: no allocation per
+// handshake.
+import type { Shape } from './shape.ts';
 
-export interface HelloFeatures {
-  ja4: string;
-  ja4a: string;
-  ja4b: string;
-  ja4c: string;
-  ja3: string;
-  /** Highest version offered, 0 = SSL 3.0 … 4 = TLS 1.3 (supported_versions, else legacy_version). */
-  maxVersion: number;
-  versions: number;
-  ciphers: number;
-  extensions: number;
-  groups: number;
-  sigalgs: number;
-  grease: boolean;
-  weakCiphers: number;
-  alpn: boolean;
-  h2: boolean;
-  sni: boolean;
-  helloBytes: number;
+/** What changes from one connection to the next. */
+export interface Dynamic {
   reads: number;
   maxGapMs: number;
   acceptToHelloMs: number;
@@ -33,101 +17,24 @@ export interface HelloFeatures {
   /** Earlier connections that carried the same client random. */
   randomSeen: number;
   sessionIdLength: number;
-  sessionTicket: boolean;
-  pskResume: boolean;
-  keyShares: number;
-  stack: StackClass;
+  /** 0 none, 1 a TLS ≤ 1.2 session id, 2 a session ticket, 3 a TLS 1.3 PSK. */
+  resumption: number;
+  /** This client's earlier resumption attempts the server turned down, and those it accepted. */
+  resumeFails: number;
+  resumed: number;
   /** 0 when the cipher order matches the order first seen for this cipher set, up to 1. */
   cipherOrderDrift: number;
-  /** Handshakes from this source in about the last 10 s (decayed count). */
+  /** Handshakes from this source in about the last 10 s and the last second (decayed counts). */
   sourceRate: number;
-  /** Handshakes from this source in about the last second (decayed count). */
   sourceBurst: number;
-  /** Handshakes with this fingerprint in about the last 10 s. */
+  /** Handshakes with this fingerprint per 10 s, averaged over the hour, and in about the last 10 s. */
   printRate: number;
+  printBurst: number;
   /** Distinct sources of this fingerprint in the last hour. */
   printSources: number;
   /** Distinct fingerprints of this source. */
   sourcePrints: number;
   knownGood: boolean;
-}
-
-const EXT_SESSION_TICKET = 0x0023;
-const EXT_PRE_SHARED_KEY = 0x0029;
-
-export function maxOfferedVersion(hello: HelloInfo): number {
-  let max = 0;
-  for (const v of hello.parsed.supportedVersions) if (!isGrease(v) && v > max) max = v;
-  if (max === 0) max = hello.parsed.helloVersion;
-  return max >= 0x0300 && max <= 0x0304 ? max - 0x0300 : 0;
-}
-
-/** What the engine knows about this handshake beyond the hello itself. */
-export type Context = { knownApp: string | undefined } & Pick<
-  HelloFeatures,
-  'knownGood' | 'randomSeen' | 'cipherOrderDrift' | 'sourceRate' | 'sourceBurst' | 'printRate' | 'printSources' | 'sourcePrints'
->;
-
-function countNonGrease(values: readonly number[]): number {
-  let n = 0;
-  for (let i = 0; i < values.length; i++) if (!isGrease(values[i]!)) n++;
-  return n;
-}
-
-function hasGrease(values: readonly number[]): boolean {
-  for (let i = 0; i < values.length; i++) if (isGrease(values[i]!)) return true;
-  return false;
-}
-
-// One pass per list, no intermediate arrays: this runs on every handshake.
-export function extractFeatures(hello: HelloInfo, ctx: Context, nowMs: number): HelloFeatures {
-  const p = hello.parsed;
-  const ja4 = hello.ja4;
-  const first = ja4.indexOf('_');
-  const second = ja4.indexOf('_', first + 1);
-  let maxGap = 0;
-  for (const g of hello.arrival.gapsMs) if (g > maxGap) maxGap = g;
-  let weak = 0;
-  for (let i = 0; i < p.ciphers.length; i++) if (isWeakCipher(p.ciphers[i]!)) weak++;
-  let keyShares = 0;
-  for (const k of p.keyShares) if (!isGrease(k.group)) keyShares++;
-  return {
-    ja4,
-    ja4a: ja4.slice(0, first),
-    ja4b: ja4.slice(first + 1, second),
-    ja4c: ja4.slice(second + 1),
-    ja3: hello.ja3,
-    maxVersion: maxOfferedVersion(hello),
-    versions: countNonGrease(p.supportedVersions),
-    ciphers: countNonGrease(p.ciphers),
-    extensions: countNonGrease(p.extensionTypes),
-    groups: countNonGrease(p.supportedGroups),
-    sigalgs: p.signatureAlgorithms.length,
-    grease: hasGrease(p.ciphers) || hasGrease(p.extensionTypes),
-    weakCiphers: weak,
-    alpn: p.alpn.length > 0,
-    h2: p.alpn.includes('h2'),
-    sni: p.sni !== undefined,
-    helloBytes: p.helloLength,
-    reads: hello.arrival.reads,
-    maxGapMs: maxGap,
-    acceptToHelloMs: hello.arrival.acceptToCompleteMs,
-    randomEntropy: byteEntropy(p.random),
-    randomTimePrefix: timeLikePrefix(p.random, nowMs),
-    randomSeen: ctx.randomSeen,
-    sessionIdLength: p.sessionId.length,
-    sessionTicket: p.extensionTypes.includes(EXT_SESSION_TICKET),
-    pskResume: p.extensionTypes.includes(EXT_PRE_SHARED_KEY),
-    keyShares,
-    stack: stackClass(p, ctx.knownApp),
-    cipherOrderDrift: ctx.cipherOrderDrift,
-    sourceRate: ctx.sourceRate,
-    sourceBurst: ctx.sourceBurst,
-    printRate: ctx.printRate,
-    printSources: ctx.printSources,
-    sourcePrints: ctx.sourcePrints,
-    knownGood: ctx.knownGood,
-  };
 }
 
 /** Names of the vector's columns, in order (explain shows them). */
@@ -153,7 +60,7 @@ export const VECTOR_NAMES = [
   'sessionId',
   'sessionTicket',
   'pskResume',
-  'keyShares',
+  'log1p(keyShares)',
   'browserStack',
   'cipherOrderDrift',
   'log1p(sourceRate)',
@@ -162,39 +69,90 @@ export const VECTOR_NAMES = [
   'knownGood',
 ] as const;
 
-const b = (v: boolean): number => (v ? 1 : 0);
+export const VECTOR_SIZE = VECTOR_NAMES.length;
 
-export function vector(f: HelloFeatures): number[] {
-  return [
-    f.maxVersion,
-    Math.log1p(f.versions),
-    Math.log1p(f.ciphers),
-    Math.log1p(f.extensions),
-    Math.log1p(f.groups),
-    Math.log1p(f.sigalgs),
-    b(f.grease),
-    Math.log1p(f.weakCiphers),
-    b(f.alpn),
-    b(f.h2),
-    b(f.sni),
-    Math.log1p(f.helloBytes),
-    Math.log1p(Math.max(0, f.reads - 1)),
-    Math.log1p(f.maxGapMs),
-    Math.log1p(f.acceptToHelloMs),
-    Math.max(0, 4.9 - f.randomEntropy),
-    b(f.randomTimePrefix),
-    Math.log1p(f.randomSeen),
-    f.sessionIdLength > 0 ? 1 : 0,
-    b(f.sessionTicket),
-    b(f.pskResume),
-    Math.log1p(f.keyShares),
-    b(f.stack === 'browser'),
-    f.cipherOrderDrift,
-    Math.log1p(f.sourceRate),
-    Math.log1p(f.sourceBurst),
-    Math.log1p(f.sourcePrints),
-    b(f.knownGood),
-  ];
+export const COLUMNS = {
+  maxVersion: 0,
+  versions: 1,
+  ciphers: 2,
+  extensions: 3,
+  groups: 4,
+  sigalgs: 5,
+  grease: 6,
+  weakCiphers: 7,
+  alpn: 8,
+  h2: 9,
+  sni: 10,
+  helloBytes: 11,
+  reads: 12,
+  maxGapMs: 13,
+  acceptToHelloMs: 14,
+  randomEntropy: 15,
+  randomTimePrefix: 16,
+  randomSeen: 17,
+  sessionId: 18,
+  sessionTicket: 19,
+  pskResume: 20,
+  keyShares: 21,
+  browserStack: 22,
+  cipherOrderDrift: 23,
+  sourceRate: 24,
+  sourceBurst: 25,
+  sourcePrints: 26,
+  knownGood: 27,
+} as const;
+
+// Per-connection columns are rounded (in log space for counts and times) to 1/32, times and
+// the random's entropy to 1/8 (13% apart), which an isolation forest does not feel, so that
+// the handshakes of one stack from ordinary clients come down to a few hundred distinct vectors
+// and the forest's score can be memoised on them (AnomalyModel.raw): writeVector returns a
+// 53-bit key of the vector, from the shape's id and the rounded columns as integers (two lanes
+// of multiply-xor; two different vectors share a key with odds of about 2⁻⁵³).
+let h1 = 0;
+let h2 = 0;
+
+function put(out: Float64Array, column: number, x: number, steps: number): void {
+  const n = Math.round(x * steps);
+  out[column] = n / steps;
+  h1 = Math.imul(h1 ^ n, 0x01000193);
+  h2 = Math.imul(h2 + n, 0x5bd1e995) ^ (h2 >>> 13);
+}
+
+/** Fills `out` with the shape's columns and this connection's; returns the vector's key. */
+export function writeVector(s: Shape, d: Dynamic, helloBytes: number, out: Float64Array): number {
+  out.set(s.base);
+  h1 = Math.imul(s.id ^ 0x9e3779b9, 0x85ebca6b);
+  h2 = s.id + 0x27d4eb2f;
+  put(out, COLUMNS.helloBytes, Math.log1p(helloBytes), 32);
+  put(out, COLUMNS.reads, Math.log1p(Math.max(0, d.reads - 1)), 32);
+  put(out, COLUMNS.maxGapMs, Math.log1p(d.maxGapMs), 8);
+  put(out, COLUMNS.acceptToHelloMs, Math.log1p(d.acceptToHelloMs), 8);
+  put(out, COLUMNS.randomEntropy, Math.max(0, 4.9 - d.randomEntropy), 8);
+  put(out, COLUMNS.randomTimePrefix, d.randomTimePrefix ? 1 : 0, 1);
+  put(out, COLUMNS.randomSeen, Math.log1p(d.randomSeen), 32);
+  put(out, COLUMNS.sessionId, d.sessionIdLength > 0 ? 1 : 0, 1);
+  put(out, COLUMNS.cipherOrderDrift, d.cipherOrderDrift, 32);
+  put(out, COLUMNS.sourceRate, Math.log1p(d.sourceRate), 32);
+  put(out, COLUMNS.sourceBurst, Math.log1p(d.sourceBurst), 32);
+  put(out, COLUMNS.sourcePrints, Math.log1p(d.sourcePrints), 32);
+  put(out, COLUMNS.knownGood, d.knownGood ? 1 : 0, 1);
+  h1 ^= h1 >>> 15;
+  h1 = Math.imul(h1, 0x2c1b3c6d);
+  h1 ^= h1 >>> 12;
+  return (h1 >>> 0) * 2_097_152 + ((h2 >>> 0) >>> 11);
+}
+
+const RESUMPTION = ['none', 'session-id', 'session-ticket', 'psk'] as const;
+
+/** The features of one handshake as explain shows them. */
+export function describeFeatures(s: Shape, d: Dynamic, helloBytes: number): Record<string, unknown> {
+  const { id: _id, ja4: _ja4, suites: _suites, drift: _drift, listsVersion: _lv, ja4Hit: _hit, ja3: _ja3, ja3Hit: _ja3Hit, base: _base, ...shape } = s;
+  return {
+    ...shape,
+    helloBytes,
+    ...d,
+    resumption: RESUMPTION[d.resumption],
+  };
 }
 
 /** Rank of each suite in a reference order, made once per reference (see Engine). */

@@ -1,7 +1,9 @@
 // Per-fingerprint (JA4) signals over a sliding hour, in the spirit of Cloudflare's JA4 signals:
 // handshakes, requests, HTTP/2 share, error share, successful requests, distinct sources,
-// distinct User-Agents claiming it, and its rank among fingerprints by handshakes. Counts live
-// in twelve 5-minute buckets; distinct sets are capped (a count at the cap means "at least").
+// distinct User-Agents claiming it, and its rank among fingerprints by handshakes; plus its
+// handshake rate over about the last 10 s. Counts live in twelve 5-minute buckets with running
+// totals, expired when the 5-minute slot moves on, so reading a signal on the hot path is O(1);
+// distinct sets are capped (a count at the cap means "at least").
 import { LRUCache } from 'lru-cache';
 
 const BUCKET_MS = 300_000;
@@ -12,88 +14,160 @@ const F_REQUESTS = 1;
 const F_H2 = 2;
 const F_ERRORS = 3;
 const F_OK = 4;
+const RATE_TAU_MS = 10_000;
 export const SOURCE_CAP = 4096;
 export const UA_CAP = 64;
+/** Sources saved per fingerprint across a restart (newest first); more restore as this many. */
+const SOURCES_SAVED = 512;
+
+export interface PrintSnapshot {
+  counts: number[];
+  slots: number[];
+  sources: Array<[string, number]>;
+  uas: Array<[string, number]>;
+  rate: number;
+  rateAt: number;
+  firstAt: number;
+}
 
 export class PrintStats {
   readonly counts = new Int32Array(BUCKETS * FIELDS);
-  /** Which 5-minute slot each bucket currently holds. */
+  /** Which 5-minute slot each bucket currently holds (−1: none). */
   readonly slots = new Int32Array(BUCKETS).fill(-1);
-  /** Source → slot last seen. */
+  /** Sums over the buckets inside the hour. */
+  readonly totals = new Int32Array(FIELDS);
+  /** Source → slot last seen, oldest first. */
   readonly sources = new Map<string, number>();
   readonly uas = new Map<string, number>();
   rank = 0;
+  private slot = -1;
+  /** When this fingerprint was first seen (ms). */
+  private firstAt = 0;
+  /** Decayed count of handshakes (τ = 10 s) and when it was last bumped. */
+  private rate = 0;
+  private rateAt = 0;
 
-  private bucket(now: number): number {
+  /** Moves to the slot of `now`: drops buckets and distinct entries that left the hour. */
+  private advance(now: number): number {
     const slot = Math.floor(now / BUCKET_MS);
-    const i = slot % BUCKETS;
-    if (this.slots[i] !== slot) {
-      this.slots[i] = slot;
+    if (slot === this.slot) return slot;
+    this.slot = slot;
+    for (let i = 0; i < BUCKETS; i++) {
+      const s = this.slots[i]!;
+      if (s === -1 || s > slot - BUCKETS) continue;
+      for (let f = 0; f < FIELDS; f++) this.totals[f]! -= this.counts[i * FIELDS + f]!;
       this.counts.fill(0, i * FIELDS, i * FIELDS + FIELDS);
+      this.slots[i] = -1;
     }
-    return i * FIELDS;
+    for (const map of [this.sources, this.uas]) {
+      for (const [k, s] of map) {
+        if (s > slot - BUCKETS) break;
+        map.delete(k);
+      }
+    }
+    return slot;
   }
 
   add(field: number, now: number, n = 1): void {
-    this.counts[this.bucket(now) + field]! += n;
+    const slot = this.advance(now);
+    const i = slot % BUCKETS;
+    this.slots[i] = slot;
+    this.counts[i * FIELDS + field]! += n;
+    this.totals[field]! += n;
   }
 
   sum(field: number, now: number): number {
-    const slot = Math.floor(now / BUCKET_MS);
-    let s = 0;
-    for (let i = 0; i < BUCKETS; i++) if (this.slots[i]! > slot - BUCKETS) s += this.counts[i * FIELDS + field]!;
-    return s;
+    this.advance(now);
+    return this.totals[field]!;
   }
 
+  // A full set takes no newcomers (its count reads "at least the cap") until the hour drops
+  // some; evicting one by one from the front of a Map would make every prune walk the holes.
   private static seen(map: Map<string, number>, key: string, slot: number, cap: number): void {
-    if (map.has(key)) map.delete(key); // re-insert: the map's order stays oldest-first
-    else if (map.size >= cap) {
-      const oldest = map.keys().next().value;
-      if (oldest !== undefined) map.delete(oldest);
-    }
+    const last = map.get(key);
+    if (last === slot) return;
+    if (last !== undefined) map.delete(key); // re-insert: the map's order stays oldest-first
+    else if (map.size >= cap) return;
     map.set(key, slot);
   }
 
-  private static distinct(map: Map<string, number>, slot: number): number {
-    // Oldest first: drop what fell out of the hour, then the rest is inside it.
-    for (const [k, s] of map) {
-      if (s > slot - BUCKETS) break;
-      map.delete(k);
-    }
-    return map.size;
-  }
-
-  source(addr: string, now: number): void {
-    PrintStats.seen(this.sources, addr, Math.floor(now / BUCKET_MS), SOURCE_CAP);
+  handshake(source: string, now: number): void {
+    if (this.firstAt === 0) this.firstAt = now;
+    this.add(F_HANDSHAKES, now);
+    PrintStats.seen(this.sources, source, this.slot, SOURCE_CAP);
+    this.rate = this.rate * Math.exp(-Math.max(0, now - this.rateAt) / RATE_TAU_MS) + 1;
+    this.rateAt = now;
   }
 
   ua(ua: string, now: number): void {
-    PrintStats.seen(this.uas, ua.slice(0, 200), Math.floor(now / BUCKET_MS), UA_CAP);
+    PrintStats.seen(this.uas, ua.slice(0, 200), this.advance(now), UA_CAP);
   }
 
   distinctSources(now: number): number {
-    return PrintStats.distinct(this.sources, Math.floor(now / BUCKET_MS));
+    this.advance(now);
+    return this.sources.size;
   }
 
-  distinctUas(now: number): number {
-    return PrintStats.distinct(this.uas, Math.floor(now / BUCKET_MS));
+  handshakes(now: number): number {
+    return this.sum(F_HANDSHAKES, now);
+  }
+
+  /** How long it has been known, in ms. */
+  age(now: number): number {
+    return now - this.firstAt;
+  }
+
+  /** Handshakes in about the last 10 s. */
+  burst(now: number): number {
+    return this.rate * Math.exp(-Math.max(0, now - this.rateAt) / RATE_TAU_MS);
+  }
+
+  /** Requests answered below 400, per handshake, over the hour. */
+  okPerHandshake(now: number): number {
+    const h = this.sum(F_HANDSHAKES, now);
+    return h > 0 ? this.totals[F_OK]! / h : 0;
   }
 
   signals(now: number): PrintSignals {
     const handshakes = this.sum(F_HANDSHAKES, now);
-    const requests = this.sum(F_REQUESTS, now);
-    const sources = this.distinctSources(now);
+    const requests = this.totals[F_REQUESTS]!;
+    const sources = this.sources.size;
     return {
       handshakes,
       requests,
-      h2Share: requests > 0 ? this.sum(F_H2, now) / requests : 0,
-      errorShare: handshakes > 0 ? Math.min(1, this.sum(F_ERRORS, now) / handshakes) : 0,
-      okPerHandshake: handshakes > 0 ? this.sum(F_OK, now) / handshakes : 0,
+      h2Share: requests > 0 ? this.totals[F_H2]! / requests : 0,
+      errorShare: handshakes > 0 ? Math.min(1, this.totals[F_ERRORS]! / handshakes) : 0,
+      okPerHandshake: handshakes > 0 ? this.totals[F_OK]! / handshakes : 0,
       sources,
       handshakesPerSource: sources > 0 ? handshakes / sources : 0,
-      userAgents: this.distinctUas(now),
+      handshakesPer10s: Math.round(this.burst(now) * 100) / 100,
+      userAgents: this.uas.size,
       rank: this.rank,
     };
+  }
+
+  snapshot(): PrintSnapshot {
+    const sources = [...this.sources].slice(-SOURCES_SAVED);
+    return { counts: [...this.counts], slots: [...this.slots], sources, uas: [...this.uas], rate: this.rate, rateAt: this.rateAt, firstAt: this.firstAt };
+  }
+
+  static restore(s: PrintSnapshot, now: number): PrintStats {
+    const p = new PrintStats();
+    if (s.counts.length === p.counts.length && s.slots.length === p.slots.length) {
+      p.counts.set(s.counts);
+      p.slots.set(s.slots);
+      for (let i = 0; i < BUCKETS; i++) {
+        if (p.slots[i] === -1) continue;
+        for (let f = 0; f < FIELDS; f++) p.totals[f]! += p.counts[i * FIELDS + f]!;
+      }
+    }
+    for (const [k, slot] of s.sources.slice(-SOURCE_CAP)) p.sources.set(k, slot);
+    for (const [k, slot] of s.uas.slice(-UA_CAP)) p.uas.set(k, slot);
+    p.rate = s.rate;
+    p.rateAt = s.rateAt;
+    p.firstAt = s.firstAt ?? 0;
+    p.advance(now);
+    return p;
   }
 }
 
@@ -107,6 +181,8 @@ export interface PrintSignals {
   okPerHandshake: number;
   sources: number;
   handshakesPerSource: number;
+  /** Handshakes in about the last 10 s (decayed count). */
+  handshakesPer10s: number;
   userAgents: number;
   rank: number;
 }
@@ -116,7 +192,8 @@ export class PrintTable {
   private rankedAt = 0;
 
   constructor(max: number) {
-    this.table = new LRUCache<string, PrintStats>({ max, ttl: BUCKETS * BUCKET_MS, updateAgeOnGet: true });
+    // No TTL: a fingerprint unseen for an hour has empty buckets anyway, and the LRU bounds memory.
+    this.table = new LRUCache<string, PrintStats>({ max });
   }
 
   get size(): number {
@@ -135,8 +212,7 @@ export class PrintTable {
 
   handshake(ja4: string, source: string, now: number): PrintStats {
     const s = this.stats(ja4);
-    s.add(F_HANDSHAKES, now);
-    s.source(source, now);
+    s.handshake(source, now);
     return s;
   }
 
@@ -148,8 +224,7 @@ export class PrintTable {
   }
 
   response(ja4: string, status: number, now: number): void {
-    const s = this.stats(ja4);
-    if (status < 400) s.add(F_OK, now);
+    if (status < 400) this.stats(ja4).add(F_OK, now);
   }
 
   error(ja4: string, now: number): void {
@@ -160,9 +235,9 @@ export class PrintTable {
   rerank(now: number): void {
     if (now - this.rankedAt < 5_000) return;
     this.rankedAt = now;
-    const all = [...this.table.entries()].map(([k, s]) => [k, s.sum(F_HANDSHAKES, now), s] as const);
-    all.sort((a, b) => b[1] - a[1]);
-    all.forEach(([, , s], i) => (s.rank = i + 1));
+    const all = [...this.table.values()].map((s) => [s.sum(F_HANDSHAKES, now), s] as const);
+    all.sort((a, b) => b[0] - a[0]);
+    all.forEach(([, s], i) => (s.rank = i + 1));
   }
 
   top(limit: number, now: number): Array<{ ja4: string } & PrintSignals> {
@@ -171,5 +246,25 @@ export class PrintTable {
       .map(([ja4, s]) => ({ ja4, ...s.signals(now) }))
       .sort((a, b) => b.handshakes - a.handshakes)
       .slice(0, limit);
+  }
+
+  /** The `limit` most recently used fingerprints with a handshake in the hour, for saving. */
+  snapshot(limit: number, now: number): Array<[string, PrintSnapshot]> {
+    const out: Array<[string, PrintSnapshot]> = [];
+    for (const [ja4, s] of this.table.entries()) {
+      if (out.length >= limit) break;
+      if (s.sum(F_HANDSHAKES, now) > 0) out.push([ja4, s.snapshot()]);
+    }
+    return out;
+  }
+
+  restore(rows: Array<[string, PrintSnapshot]> | undefined, now: number): number {
+    if (!Array.isArray(rows)) return 0;
+    // Saved most recent first: set oldest first so the LRU order comes back as it was.
+    for (let i = rows.length - 1; i >= 0; i--) {
+      const [ja4, s] = rows[i]!;
+      this.table.set(ja4, PrintStats.restore(s, now));
+    }
+    return rows.length;
   }
 }

@@ -34,7 +34,7 @@ export default definePlugin({
     const engine = new Engine(o, lists, telemetry);
     const restored = await restore(engine, api.store);
     api.log.info({ restored, lists: lists.sizes }, 'bae ready');
-    if (engine.model.samples >= o.model.minSamples) await engine.retrain();
+    if (engine.model.samples >= o.model.minSamples) await engine.retrain('restart');
 
     let saves = 0;
     let saving: Promise<void> | undefined;
@@ -44,7 +44,7 @@ export default definePlugin({
         .finally(() => (saving = undefined)));
     const timers = [
       setInterval(() => void saveNow(++saves % 6 === 0), o.profiles.saveIntervalMs),
-      setInterval(() => void engine.retrain()?.catch((err: unknown) => api.log.warn({ err }, 'bae: training failed')), o.model.retrainIntervalMs),
+      setInterval(() => void engine.retrain('interval')?.catch((err: unknown) => api.log.warn({ err }, 'bae: training failed')), o.model.retrainIntervalMs),
       setInterval(() => {
         const now = Date.now();
         flushCounts(telemetry, engine.pending);
@@ -67,7 +67,7 @@ export default definePlugin({
 
     mountAdmin(api, engine);
     const slot = api.connectionState(
-      (_conn: ConnectionContext): ConnState => ({ ja4: '', clientKey: '', stack: 'library', score: 0, action: 'primary', cls: 'unknown', uaChecked: false, server: undefined }),
+      (_conn: ConnectionContext): ConnState => ({ ja4: '', clientKey: '', stack: 'library', score: 0, action: 'primary', cls: 'unknown', uaChecked: false, server: undefined, resumption: 0 }),
     );
 
     return {
@@ -78,6 +78,10 @@ export default definePlugin({
         const why = d.reasons.slice(0, 3).map((r) => r.signal).join(', ');
         if (d.action === 'reject') return decide.reject(`bae: score ${d.score} (${why})`);
         return decide.route(o.strictPool);
+      },
+      onHandshakeDone(conn, tls) {
+        const action = engine.handshakeDone(conn, tls, slot(conn));
+        if (action === 'reject' && !o.observeOnly) return decide.reject(`bae: score ${slot(conn).score} (client-cert-unverified)`);
       },
       onRequest(req) {
         const state = slot(req.connection);

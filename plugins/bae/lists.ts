@@ -35,16 +35,19 @@ export class FingerprintLists {
   private readonly good = new Map<string, string>();
   /** Rows read per file, for the admin API. */
   readonly loaded: Array<{ file: string; bad: number; good: number }> = [];
+  /** Bumped on every change, so what was worked out from a lookup (see shape.ts) knows to redo it. */
+  version = 0;
 
   add(print: string, label: ListLabel, name: string): void {
     const key = print.trim().toLowerCase();
     if (!JA3.test(key) && !JA4.test(key)) return;
     const side = label === 'bad' ? this.bad : this.good;
     if (!side.has(key)) side.set(key, name);
+    this.version++;
   }
 
   remove(print: string, label: ListLabel): void {
-    (label === 'bad' ? this.bad : this.good).delete(print.toLowerCase());
+    if ((label === 'bad' ? this.bad : this.good).delete(print.toLowerCase())) this.version++;
   }
 
   lookup(print: string): ListHit | undefined {

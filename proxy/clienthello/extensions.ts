@@ -93,7 +93,7 @@ function listOf16(body: ByteReader, field: string): number[] {
 function listOf8(body: ByteReader, field: string): number[] {
   const list = body.vec8(field);
   body.done();
-  return list.u8List(field);
+  return list.u8List();
 }
 
 // RFC 6066 §3: a list of (name_type, name); only host_name (0) is defined, and at most one of it.

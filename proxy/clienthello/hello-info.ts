@@ -2,17 +2,122 @@
 // deployment whose plugins never look at JA3/JA4 never pays for the hashing; JA3, JA4 (with
 // JA4_r) and the original-order JA4_o (with JA4_ro) are three separate computations, so a
 // plugin reading only `ja4` pays for that one.
+// The same TLS stack sends the same lists on every connection: only the random, the session
+// id, key-share and PSK bytes, padding, GREASE values and (Chrome) the extension order change.
+// So the fingerprints are memoised on the hello's `shape` (everything but those), and JA3 and
+// JA4_o, which keep the extension order, on the shape plus that order: a repeat costs a key
+// and a map lookup instead of string building and two or three hashes.
 import type { HelloInfo } from '../plugin/types.ts';
+import { isGrease } from './grease.ts';
 import { ja3 } from './ja3.ts';
 import { ja4Original, ja4Sorted } from './ja4.ts';
 import type { ClientHello, Fingerprints, HelloArrival } from './types.ts';
 
+type Ja3 = Pick<Fingerprints, 'ja3' | 'ja3_string'>;
+type Ja4 = Pick<Fingerprints, 'ja4' | 'ja4_r'>;
+type Ja4o = Pick<Fingerprints, 'ja4_o' | 'ja4_ro'>;
+
+/** Entries per memo. A full memo starts over: a spray of new shapes costs misses, never memory. */
+const MEMO_MAX = 4096;
+/** Hellos whose shape takes more code units than this are not memoised (nor keyed): no real stack sends one. */
+const SHAPE_MAX = 1024;
+
+class Memo<V> {
+  private readonly map = new Map<string, V>();
+
+  get(key: string, make: () => V): V {
+    let v = this.map.get(key);
+    if (v === undefined) {
+      // Clearing, not dropping the oldest: deleting from the front of a large Map one entry at
+      // a time makes every next `keys().next()` walk the holes.
+      if (this.map.size >= MEMO_MAX) this.map.clear();
+      this.map.set(key, (v = make()));
+    }
+    return v;
+  }
+}
+
+const ja3Memo = new Memo<Ja3>();
+const ja4Memo = new Memo<Ja4>();
+const ja4oMemo = new Memo<Ja4o>();
+
+let scratch = new Uint16Array(256);
+let scratchBytes = Buffer.from(scratch.buffer);
+let exts = new Uint16Array(64);
+let extsBytes = Buffer.from(exts.buffer);
+
+// The code units' bytes read as latin1: an exact one-byte string of twice the length, made
+// straight from memory (String.fromCharCode.apply would first spread the array into arguments).
+const asKey = (bytes: Buffer, units: number): string => bytes.toString('latin1', 0, units * 2);
+
+const norm = (v: number): number => (isGrease(v) ? 0x0a0a : v);
+
+/**
+ * The hello's shape: its 16-bit code points, every list length-prefixed (so the encoding is
+ * exact), as a string (see asKey). GREASE values become 0x0a0a where they stand, extensions
+ * are sorted. Empty string when the hello is too large to key.
+ */
+export function helloShape(h: ClientHello): string {
+  let alpnUnits = 0;
+  for (const a of h.alpn) alpnUnits += 1 + a.length;
+  const need =
+    16 + h.ciphers.length + h.compressionMethods.length + h.extensionTypes.length + h.supportedVersions.length + h.supportedGroups.length +
+    h.ecPointFormats.length + h.signatureAlgorithms.length + alpnUnits + h.keyShares.length + h.pskKeyExchangeModes.length;
+  if (need > SHAPE_MAX) return '';
+  if (need > scratch.length) {
+    scratch = new Uint16Array(SHAPE_MAX);
+    scratchBytes = Buffer.from(scratch.buffer);
+  }
+  if (h.extensionTypes.length > exts.length) {
+    exts = new Uint16Array(SHAPE_MAX);
+    extsBytes = Buffer.from(exts.buffer);
+  }
+  const s = scratch;
+  let n = 0;
+  const list = (values: readonly number[]): void => {
+    s[n++] = values.length;
+    for (let i = 0; i < values.length; i++) s[n++] = norm(values[i]!);
+  };
+  s[n++] = h.transport === 'quic' ? 1 : 0;
+  s[n++] = h.helloVersion;
+  list(h.ciphers);
+  list(h.compressionMethods);
+  const ne = h.extensionTypes.length;
+  for (let i = 0; i < ne; i++) exts[i] = norm(h.extensionTypes[i]!);
+  exts.subarray(0, ne).sort();
+  s[n++] = ne;
+  s.set(exts.subarray(0, ne), n);
+  n += ne;
+  list(h.supportedVersions);
+  list(h.supportedGroups);
+  list(h.ecPointFormats);
+  list(h.signatureAlgorithms);
+  s[n++] = h.alpn.length;
+  for (const a of h.alpn) {
+    s[n++] = a.length;
+    for (let i = 0; i < a.length; i++) s[n++] = a.charCodeAt(i);
+  }
+  s[n++] = h.sni === undefined ? 0 : 1;
+  s[n++] = h.keyShares.length;
+  for (const k of h.keyShares) s[n++] = norm(k.group);
+  list(h.pskKeyExchangeModes);
+  return asKey(scratchBytes, n);
+}
+
+/** The non-GREASE extension types in wire order (appended to the shape for JA3 and JA4_o). */
+function extensionOrder(h: ClientHello): string {
+  let n = 0;
+  for (const t of h.extensionTypes) if (!isGrease(t)) exts[n++] = t;
+  return asKey(extsBytes, n);
+}
+
 export class LazyHelloInfo implements HelloInfo {
   readonly parsed: ClientHello;
   readonly arrival: HelloArrival;
-  private ja3s: Pick<Fingerprints, 'ja3' | 'ja3_string'> | undefined;
-  private ja4s: Pick<Fingerprints, 'ja4' | 'ja4_r'> | undefined;
-  private ja4os: Pick<Fingerprints, 'ja4_o' | 'ja4_ro'> | undefined;
+  private shapeKey: string | undefined;
+  private ja3s: Ja3 | undefined;
+  private ja4s: Ja4 | undefined;
+  private ja4os: Ja4o | undefined;
 
   constructor(parsed: ClientHello, arrival: HelloArrival) {
     this.parsed = parsed;
@@ -25,14 +130,23 @@ export class LazyHelloInfo implements HelloInfo {
   get alpn(): readonly string[] {
     return this.parsed.alpn;
   }
-  private get j3(): Pick<Fingerprints, 'ja3' | 'ja3_string'> {
-    return (this.ja3s ??= ja3(this.parsed));
+  get shape(): string {
+    return (this.shapeKey ??= helloShape(this.parsed));
   }
-  private get j4(): Pick<Fingerprints, 'ja4' | 'ja4_r'> {
-    return (this.ja4s ??= ja4Sorted(this.parsed));
+  private get j3(): Ja3 {
+    if (this.ja3s) return this.ja3s;
+    const key = this.shape;
+    return (this.ja3s = key === '' ? ja3(this.parsed) : ja3Memo.get(key + extensionOrder(this.parsed), () => ja3(this.parsed)));
   }
-  private get j4o(): Pick<Fingerprints, 'ja4_o' | 'ja4_ro'> {
-    return (this.ja4os ??= ja4Original(this.parsed));
+  private get j4(): Ja4 {
+    if (this.ja4s) return this.ja4s;
+    const key = this.shape;
+    return (this.ja4s = key === '' ? ja4Sorted(this.parsed) : ja4Memo.get(key, () => ja4Sorted(this.parsed)));
+  }
+  private get j4o(): Ja4o {
+    if (this.ja4os) return this.ja4os;
+    const key = this.shape;
+    return (this.ja4os = key === '' ? ja4Original(this.parsed) : ja4oMemo.get(key + extensionOrder(this.parsed), () => ja4Original(this.parsed)));
   }
   get ja3(): string {
     return this.j3.ja3;

@@ -51,7 +51,7 @@ export function parseClientHelloBody(message: Buffer, source: HelloSource = {}):
   // Empty cipher and compression lists are invalid TLS but are still fingerprinted (JA4 gives
   // them `000000000000`); the TLS stack after us rejects the connection itself.
   const ciphers = r.vec16('cipher_suites').u16List('cipher suite');
-  const compressionMethods = r.vec8('legacy_compression_methods').u8List('compression method');
+  const compressionMethods = r.vec8('legacy_compression_methods').u8List();
 
   const extensions: ClientHelloExtension[] = [];
   const decoded = emptyDecodedExtensions();
@@ -62,7 +62,7 @@ export function parseClientHelloBody(message: Buffer, source: HelloSource = {}):
     const seen = new Set<number>();
     while (block.remaining > 0) {
       const extType = block.u16('extension type');
-      const body = block.vec16(`extension 0x${extType.toString(16).padStart(4, '0')}`);
+      const body = block.vec16(() => `extension 0x${extType.toString(16).padStart(4, '0')}`);
       // RFC 8446 §4.2: duplicates are an error. GREASE values may legitimately repeat.
       if (seen.has(extType) && !isGrease(extType)) {
         throw new ClientHelloError('WEAVER_ERR_HELLO_MALFORMED', `ClientHello: extension 0x${extType.toString(16).padStart(4, '0')} appears twice`);

@@ -42,7 +42,9 @@ export function reassembleClientHello(buf: Buffer, maxBytes = Number.POSITIVE_IN
       `the ClientHello is incomplete: ${buf.length} byte(s) end before the hello does`,
     );
   }
-  return { message: Buffer.concat(walked.fragments), records: walked.records, consumed: walked.consumed };
+  // One record (nearly every hello): the message is a view of it, not a copy.
+  const message = walked.fragments.length === 1 ? walked.fragments[0]! : Buffer.concat(walked.fragments);
+  return { message, records: walked.records, consumed: walked.consumed };
 }
 
 interface Walked {

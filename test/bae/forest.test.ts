@@ -3,7 +3,7 @@
 // the model leaves flagged rows out and caps what one source contributes.
 import t from 'tap';
 import { IsolationForest } from 'ml-isolation-forest';
-import { FlatTree, Forest, seededRandom, trainInBackground } from '../../plugins/bae/forest.ts';
+import { averagePathLength, FlatTree, Forest, seededRandom, trainInBackground } from '../../plugins/bae/forest.ts';
 import { AnomalyModel } from '../../plugins/bae/model.ts';
 
 function cluster(n: number, seed: number): number[][] {
@@ -71,6 +71,14 @@ t.test("a compiled tree walks exactly as the package's own tree does", async (t)
   }
 });
 
+t.test('the packed forest scores exactly as its trees, one by one', async (t) => {
+  const forest = await trainInBackground(cluster(1_000, 31), { trees: 40, sampleSize: 128, seed: 9 });
+  for (const probe of [...cluster(200, 32), [9, 9, 1], [0, 0, 1], [5, 5, 0]]) {
+    const mean = forest.trees.reduce((a, tree) => a + tree.pathLength(probe), 0) / forest.trees.length;
+    t.equal(forest.score(Float64Array.from(probe)), 2 ** (-mean / averagePathLength(128)));
+  }
+});
+
 t.test('a forest with no tree scores 0 (warm-up)', async (t) => {
   t.equal(new Forest().score([1, 2, 3]), 0);
 });
@@ -91,4 +99,19 @@ t.test('the model: warm-up, calibration, exclusions and the per-source cap', asy
   t.ok(inlier < 0.3, `ordinary: ${inlier.toFixed(3)}`);
   t.ok(outlier >= 0.5, `the flood's shape: ${outlier.toFixed(3)}, beyond the 99.5th percentile of what was learnt`);
   t.equal(model.snapshot(50).length, 50);
+});
+
+t.test('drift: the model asks for a retraining when the traffic moves away from what it learnt', async (t) => {
+  const model = new AnomalyModel({ minSamples: 200, window: 5_000, perSourceCap: 1_000, trees: 50, sampleSize: 128, seed: 4, driftThreshold: 1, driftMinScored: 128 });
+  let asked = 0;
+  model.onDrift = () => asked++;
+  cluster(1_000, 41).forEach((v) => model.add(v, 's', 'p', 0));
+  await model.retrain(() => false, 'warm-up');
+  for (const v of cluster(512, 42)) model.raw(v);
+  t.equal(asked, 0, `same traffic: drift ${model.status().drift}`);
+  t.ok(Math.abs(model.status().drift) < 1);
+  const shifted = cluster(256, 43).map(([x, y, f]) => [x! + 3, y! - 2, f!]);
+  for (const v of shifted) model.raw(v);
+  t.ok(asked >= 1, `shifted traffic: drift ${model.status().drift}, asked ${asked} time(s)`);
+  t.equal(model.status().reason, 'warm-up');
 });

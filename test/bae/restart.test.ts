@@ -1,6 +1,8 @@
-// Profiles, labels and the training window outlive a restart of Weaver: they go to api.store
-// (SQLite under stateDir) at stop and come back at start.
+// Profiles, labels, the training window, the per-fingerprint hour signals and the client-random
+// tracker outlive a restart of Weaver: they go to api.store (SQLite under stateDir) at stop and
+// come back at start.
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,12 +24,16 @@ const config = baeConfig({
   options: `      model: { minSamples: 40, trees: 20, sampleSize: 32 }\n`,
 });
 
+interface Fingerprints {
+  top: Array<{ ja4: string; handshakes: number; sources: number; requests: number; rank: number; handshakesPer10s: number }>;
+}
+
 interface Explained {
   profile: { connections: number; requests: number; class: string };
   fingerprints: Record<string, { connections: number; class: string; ratePer10s: number }>;
 }
 
-t.test('profiles, labels and the model window survive a restart', async (t) => {
+t.test('profiles, labels, the model window, fingerprint signals and seen randoms survive a restart', async (t) => {
   const first = await startWeaver(config);
   for (let i = 0; i < 2; i++) await run('curl', ['-sk', '-m', '10', '--interface', '127.50.0.1', '-o', '/dev/null', `https://127.0.0.1:${first.port}/`]);
   const curlHello = libraryHellos().find((x) => /curl/i.test(x.client))!.bytes;
@@ -36,6 +42,10 @@ t.test('profiles, labels and the model window survive a restart', async (t) => {
   const botJa4 = (await decisionFor(first.adminPort, '127.50.2.1', bot.localPort)).ja4;
   await adminJson(first.adminPort, '/feedback', { ja4: botJa4, label: 'bad' });
   const before = await adminJson<Explained>(first.adminPort, '/explain?addr=127.50.0.1');
+  const replayed = randomBytes(32);
+  const original = await sendHello(first.port, withRandom(curlHello, replayed), '127.50.3.1');
+  const curlJa4 = (await decisionFor(first.adminPort, '127.50.3.1', original.localPort)).ja4;
+  const printsBefore = (await adminJson<Fingerprints>(first.adminPort, '/fingerprints')).top.find((f) => f.ja4 === curlJa4)!;
   const samplesBefore = (await adminJson<{ samples: number }>(first.adminPort, '/model')).samples;
   await first.stop();
 
@@ -53,4 +63,10 @@ t.test('profiles, labels and the model window survive a restart', async (t) => {
   t.not(model.state, 'warming-up', 'so the model trains at start, without a new warm-up');
   const r = await sendHello(second.port, botHello(), '127.50.2.2');
   t.equal((await decisionFor(second.adminPort, '127.50.2.2', r.localPort)).action, 'reject', 'the label came back');
+  const printsAfter = (await adminJson<Fingerprints>(second.adminPort, '/fingerprints')).top.find((f) => f.ja4 === curlJa4);
+  t.same(printsAfter, { ...printsBefore, rank: printsAfter?.rank, handshakesPer10s: printsAfter?.handshakesPer10s }, 'the fingerprint hour signals came back');
+  t.ok(printsBefore.sources >= 6 && printsBefore.handshakes >= 46, `${printsBefore.sources} sources, ${printsBefore.handshakes} handshakes`);
+  const replay = await sendHello(second.port, withRandom(curlHello, replayed), '127.50.3.2');
+  const d = await decisionFor(second.adminPort, '127.50.3.2', replay.localPort);
+  t.ok(d.reasons.some((x) => x.signal === 'random-reuse'), 'a random seen before the restart is a replay after it');
 });

@@ -26,6 +26,16 @@ t.test('client-random quality', async (t) => {
   t.equal(seen.record(r), 0);
   t.equal(seen.record(randomBytes(32)), 0);
   t.equal(seen.record(Buffer.from(r)), 1, 'the same bytes in another buffer are a repeat');
+  for (let i = 0; i < 500; i++) seen.record(randomBytes(32));
+  t.ok(seen.size <= 100, `bounded: ${seen.size}`);
+  const kept = new RandomTracker(1_000, 60_000);
+  kept.record(r);
+  kept.record(r);
+  const back = new RandomTracker(1_000, 60_000);
+  t.equal(back.restore(JSON.parse(JSON.stringify(kept.snapshot()))), 1);
+  t.equal(back.record(Buffer.from(r)), 2, 'a snapshot brings the count back');
+  const stale = new RandomTracker(1_000, 60_000);
+  t.equal(stale.restore(kept.snapshot(), Date.now() + 120_000), 0, 'a snapshot two TTLs old is past remembering');
 });
 
 t.test('TLS stack class of real hellos', async (t) => {
