@@ -3,6 +3,15 @@
 // rule covers a client however the socket reports it.
 import { isIPv4, isIPv6 } from 'node:net';
 
+/**
+ * An IPv4 address as a signed 32-bit number, or an IPv6 address as 16 bytes. Signed, so that
+ * every address is a small integer to V8 (an unsigned one past 2^31 would be a heap number:
+ * an allocation per parse, and a slower hash key).
+ */
+export type Address = number | Uint8Array;
+
+export const v4Number = (b: Uint8Array): number => (b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!;
+
 export interface Prefix {
   bytes: Uint8Array;
   len: number;
@@ -10,9 +19,30 @@ export interface Prefix {
   text: string;
 }
 
+/** The form the trie looks up: a number for IPv4 (the connection path's case, parsed without allocating), else 16 bytes. */
+export function parseIp(text: string): Address | undefined {
+  const quick = parseIPv4(text);
+  if (quick !== undefined) return quick;
+  const bytes = parseAddress(text);
+  return bytes?.length === 4 ? v4Number(bytes) : bytes;
+}
+
 export function parseAddress(text: string): Uint8Array | undefined {
   const quick = parseIPv4(text);
-  if (quick) return quick;
+  if (quick !== undefined) return new Uint8Array([quick >>> 24, (quick >>> 16) & 255, (quick >>> 8) & 255, quick & 255]);
+  const out = parseIPv6Hex(text) ?? parseOther(text);
+  return out && isMapped(out) ? out.slice(12) : out;
+}
+
+/** ::ffff:a.b.c.d */
+function isMapped(b: Uint8Array): boolean {
+  if (b.length !== 16 || b[10] !== 0xff || b[11] !== 0xff) return false;
+  for (let i = 0; i < 10; i++) if (b[i] !== 0) return false;
+  return true;
+}
+
+/** Forms the quick parsers leave: IPv4-mapped with a dotted quad, a zone id, an IPv4 Node accepts. */
+function parseOther(text: string): Uint8Array | undefined {
   if (text.startsWith('::ffff:') && text.includes('.')) text = text.slice(7);
   if (isIPv4(text)) {
     const out = new Uint8Array(4);
@@ -43,14 +73,58 @@ export function parseAddress(text: string): Uint8Array | undefined {
     out[i * 2] = g >> 8;
     out[i * 2 + 1] = g & 0xff;
   });
-  if (out.subarray(0, 10).every((b) => b === 0) && out[10] === 0xff && out[11] === 0xff) return out.slice(12);
+  return out;
+}
+
+// IPv6 in hex groups (no dotted quad, no zone id), without a regex or a split; undefined for
+// anything else, and the general parser decides.
+function parseIPv6Hex(text: string): Uint8Array | undefined {
+  const out = new Uint8Array(16);
+  const len = text.length;
+  let n = 0; // groups written
+  let gap = -1; // where '::' stands, in groups
+  let value = 0;
+  let digits = 0;
+  let i = 0;
+  if (text.startsWith('::')) {
+    gap = 0;
+    i = 2;
+    if (len === 2) return out;
+  }
+  for (; i <= len; i++) {
+    // The end of the text closes the last group as a ':' would.
+    const c = i < len ? text.charCodeAt(i) : 58;
+    if (c !== 58) {
+      const h = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
+      if (h < 0 || digits === 4) return undefined;
+      value = value * 16 + h;
+      digits++;
+      continue;
+    }
+    if (digits === 0 || n === 8) return undefined;
+    out[n * 2] = value >> 8;
+    out[n * 2 + 1] = value & 255;
+    n++;
+    value = digits = 0;
+    if (i + 1 < len && text.charCodeAt(i + 1) === 58) {
+      if (gap >= 0) return undefined;
+      gap = n;
+      i++;
+      if (i === len - 1) break; // a trailing '::'
+    }
+  }
+  if (gap < 0) return n === 8 ? out : undefined;
+  if (n > 7) return undefined;
+  const tail = (n - gap) * 2;
+  out.copyWithin(16 - tail, gap * 2, n * 2);
+  out.fill(0, gap * 2, 16 - tail);
   return out;
 }
 
 // The common case on the connection path, without a regex or a split: strict dotted quad
-// (no leading zeros, each part 0–255), else undefined and the general parser decides.
-function parseIPv4(text: string): Uint8Array | undefined {
-  const out = new Uint8Array(4);
+// (no leading zeros, each part 0–255) as an Address, else undefined and the general parser decides.
+function parseIPv4(text: string): number | undefined {
+  let out = 0;
   let part = 0;
   let value = 0;
   let digits = 0;
@@ -58,7 +132,8 @@ function parseIPv4(text: string): Uint8Array | undefined {
     const c = text.charCodeAt(i);
     if (c === 46) {
       if (digits === 0 || part === 3) return undefined;
-      out[part++] = value;
+      out = (out << 8) | value;
+      part++;
       value = digits = 0;
     } else if (c >= 48 && c <= 57) {
       if (digits > 0 && value === 0) return undefined;
@@ -68,8 +143,7 @@ function parseIPv4(text: string): Uint8Array | undefined {
     } else return undefined;
   }
   if (part !== 3 || digits === 0) return undefined;
-  out[3] = value;
-  return out;
+  return (out << 8) | value;
 }
 
 /** `10.0.0.0/8`, `2001:db8::/32`, or a bare address (a /32 or /128). Host bits are cleared. */

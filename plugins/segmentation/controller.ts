@@ -6,6 +6,7 @@ import type { ConnectionContext, PluginStore } from 'weaver';
 import type { AuditLog } from './audit.ts';
 import { Denials } from './denials.ts';
 import { PolicyEngine } from './engine.ts';
+import type { LiveFlows } from './live.ts';
 import { ENTRY_KINDS, SegmentationError, compileRule, describeRule, normalizeEntry, type Decision, type EntryKind, type Flow, type Origin, type Rule, type Segment } from './policy.ts';
 
 export interface ControllerOptions {
@@ -26,22 +27,33 @@ interface StoredRule {
 
 export class Controller {
   readonly engine = new PolicyEngine();
-  /** Live connections and what is known of their flow. */
-  readonly flows = new Map<ConnectionContext, Flow>();
+  /** Live connections and what is known of their flow (shared across a reload, see live.ts). */
+  readonly flows: Map<ConnectionContext, Flow>;
   readonly denials: Denials;
   private readonly opts: ControllerOptions;
   private readonly store: PluginStore | undefined;
   private readonly audit: AuditLog | undefined;
   private readonly log: Logger | undefined;
+  private readonly live: LiveFlows | undefined;
   /** Called after each change with the number of live flows it cut (metrics, tests). */
   onCut: ((n: number) => void) | undefined;
 
-  constructor(opts: ControllerOptions, deps: { store?: PluginStore; audit?: AuditLog; log?: Logger } = {}) {
+  constructor(opts: ControllerOptions, deps: { store?: PluginStore; audit?: AuditLog; log?: Logger; live?: LiveFlows } = {}) {
     this.opts = opts;
     this.store = deps.store;
     this.audit = deps.audit;
     this.log = deps.log;
+    this.live = deps.live;
+    this.flows = deps.live?.flows ?? new Map();
     this.denials = new Denials(opts.maxDenyKeys);
+  }
+
+  /**
+   * A reload replaced this controller's instance (see live.ts): it still follows its feeds, but
+   * the newest instance writes the audit records and expires rules.
+   */
+  get replaced(): boolean {
+    return this.live?.replaced(this) ?? false;
   }
 
   /** Compiles a rule against the current segments; throws SegmentationError (nothing changes). */
@@ -122,7 +134,7 @@ export class Controller {
         removed++;
       }
     }
-    this.audit?.append('entries.replace', who, { segment: seg.name, entries: entries.length, added, removed, skipped, ...detail });
+    if (!this.replaced) this.audit?.append('entries.replace', who, { segment: seg.name, entries: entries.length, added, removed, skipped, ...detail });
     this.recheck();
     return { added, removed };
   }
@@ -155,10 +167,15 @@ export class Controller {
    * request that matches, it does not cut a connection for the request it carried last.
    */
   recheck(): number {
-    if (!this.opts.cutLiveFlows || this.flows.size === 0) return 0;
+    // The live flows are shared across a reload: only the newest instance, once set up, decides.
+    if (!this.opts.cutLiveFlows || this.flows.size === 0 || (this.live && this.live.current !== this)) return 0;
     let cut = 0;
     for (const [conn, flow] of this.flows) {
-      if (conn.closed) continue;
+      if (conn.closed) {
+        // Its instance stopped before its onClose came (a drain timeout): nothing else removes it.
+        this.flows.delete(conn);
+        continue;
+      }
       const stage = flow.stage;
       if (stage > 2) flow.stage = 2;
       const d = this.engine.evaluate(flow);

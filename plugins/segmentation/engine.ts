@@ -2,8 +2,9 @@
 // maps for names, changed one rule or one entry at a time (no recompile), and evaluated per
 // flow without allocating for membership: a segment found for the current evaluation carries
 // that evaluation's number (its "mark"), so "is the source a member" is one comparison.
-import { formatAddress, parseAddress, parsePrefix } from './address.ts';
+import { parseIp, parsePrefix } from './address.ts';
 import type { SegmentConfig } from './options.ts';
+import { Scratch } from './scratch.ts';
 import { PrefixTrie } from './trie.ts';
 import {
   ENTRY_KINDS,
@@ -21,19 +22,15 @@ import {
   type Verdict,
 } from './policy.ts';
 
-/** The address's canonical text (the trie's key for single addresses); the input itself when it is. */
-function canonical(text: string, bytes: Uint8Array): string {
-  // A dotted quad that parsed is canonical already (leading zeros are refused).
-  if (bytes.length === 4 && !text.includes(':')) return text;
-  const c = formatAddress(bytes);
-  return c === text ? text : c;
-}
-
 type NameKind = Exclude<EntryKind, 'cidr'>;
 
 /** `*.example.com` is kept as `.example.com`: a lookup tries each suffix of the name. */
 const nameKey = (kind: NameKind, value: string): string => (kind === 'host' && value.startsWith('*.') ? value.slice(1) : value);
 const NO_FLAGS: Rule[] = [];
+const NO_HITS: Array<Segment | Rule> = [];
+// Unique across the engines of the process: a flow an engine of a previous plugin instance
+// evaluated (kept across a reload, see live.ts) never passes its cached lookup for this one's.
+let addressVersions = 0;
 const T = 2;
 const U = 1;
 const F = 0;
@@ -54,11 +51,12 @@ export class PolicyEngine {
   private seqNo = 0;
   private epoch = 0;
   // Scratch state of the evaluation in progress (evaluations are synchronous).
-  private readonly cands: Rule[] = [];
-  private readonly srcMembers: Segment[] = [];
-  private readonly dstMembers: Segment[] = [];
-  /** Bumped whenever the trie changes, so flows know their cached source lookups are stale. */
-  private addressVersion = 0;
+  private readonly cands = new Scratch<Rule>();
+  private readonly srcMembers = new Scratch<Segment>();
+  private readonly dstMembers = new Scratch<Segment>();
+  private readonly hits = new Scratch<Segment | Rule>();
+  /** Changed whenever the trie changes, so flows know their cached source lookups are stale. */
+  private addressVersion = ++addressVersions;
   // Destination addresses are few (the listeners' addresses), so their segments are kept.
   private readonly dstCache = new Map<string, Segment[]>();
   /** Which segments need looking at on every evaluation; rebuilt after a segment or entry change. */
@@ -116,7 +114,7 @@ export class PolicyEngine {
     this.changed();
     if (kind === 'cidr') {
       this.trie.insert(parsePrefix(value)!, seg);
-      this.addressVersion++;
+      this.addressVersion = ++addressVersions;
     } else {
       const map = this.names[kind];
       const k = nameKey(kind, value);
@@ -137,7 +135,7 @@ export class PolicyEngine {
     this.changed();
     if (kind === 'cidr') {
       this.trie.remove(parsePrefix(value)!, seg);
-      this.addressVersion++;
+      this.addressVersion = ++addressVersions;
     } else {
       const map = this.names[kind];
       const k = nameKey(kind, value);
@@ -153,7 +151,7 @@ export class PolicyEngine {
     this.rules.set(rule.id, rule);
     if (rule.fromPrefix) {
       this.trie.insert(rule.fromPrefix, rule);
-      this.addressVersion++;
+      this.addressVersion = ++addressVersions;
     } else if (rule.fromSegment) this.bySegment.get(rule.fromSegment)!.add(rule);
     else this.anySource.add(rule);
   }
@@ -164,7 +162,7 @@ export class PolicyEngine {
     this.rules.delete(id);
     if (rule.fromPrefix) {
       this.trie.remove(rule.fromPrefix, rule);
-      this.addressVersion++;
+      this.addressVersion = ++addressVersions;
     } else if (rule.fromSegment) this.bySegment.get(rule.fromSegment)!.delete(rule);
     else this.anySource.delete(rule);
     return rule;
@@ -180,29 +178,28 @@ export class PolicyEngine {
   /** Source and destination segments of a flow, for dry-runs. */
   segmentsOf(flow: Flow): { from: string[]; to: string[] } {
     this.evaluate(flow);
-    return { from: this.srcMembers.map((s) => s.name), to: this.dstMembers.map((s) => s.name) };
+    return { from: this.srcMembers.toArray().map((s) => s.name), to: this.dstMembers.toArray().map((s) => s.name) };
   }
 
-  evaluate(flow: Flow, now = Date.now()): Decision {
+  /** `now` (ms) is read only when a candidate rule has an expiry. */
+  evaluate(flow: Flow, now?: number): Decision {
     const e = ++this.epoch;
     const stage = flow.stage;
     const shape = (this.shape ??= this.reshape());
     const { cands, srcMembers, dstMembers } = this;
-    cands.length = 0;
-    srcMembers.length = 0;
-    dstMembers.length = 0;
+    cands.clear();
+    srcMembers.clear();
+    dstMembers.clear();
 
-    if (flow.srcBytes === undefined) {
-      flow.srcBytes = parseAddress(flow.src) ?? null;
-      if (flow.srcBytes) flow.srcKey = canonical(flow.src, flow.srcBytes);
-    }
+    if (flow.srcAddr === undefined) flow.srcAddr = parseIp(flow.src) ?? null;
     // What the trie holds for the source is kept on the flow until the trie changes: a
     // connection is evaluated at up to four phases, and only the first one walks the trie.
     let hits = flow.srcHits;
-    if (flow.srcBytes && (hits === undefined || flow.srcVersion !== this.addressVersion)) {
-      hits = [];
-      this.trie.lookup(flow.srcBytes, flow.srcKey!, hits);
-      flow.srcHits = hits;
+    if (flow.srcAddr !== null && (hits === undefined || flow.srcVersion !== this.addressVersion)) {
+      this.hits.clear();
+      this.trie.lookup(flow.srcAddr, this.hits);
+      // Most sources are in no prefix: they share one empty list instead of allocating one.
+      flow.srcHits = hits = this.hits.n === 0 ? NO_HITS : this.hits.toArray();
       flow.srcVersion = this.addressVersion;
     }
     if (hits) {
@@ -232,10 +229,10 @@ export class PolicyEngine {
       let segs = this.dstCache.get(flow.dst);
       if (!segs) {
         segs = [];
-        const bytes = parseAddress(flow.dst);
-        if (bytes) {
+        const addr = parseIp(flow.dst);
+        if (addr !== undefined) {
           const found: Array<Segment | Rule> = [];
-          this.trie.lookup(bytes, canonical(flow.dst, bytes), found);
+          this.trie.lookup(addr, found);
           for (const v of found) if (v.kind === 'segment' && !segs.includes(v)) segs.push(v);
         }
         if (this.dstCache.size >= 1_024) this.dstCache.clear();
@@ -252,7 +249,7 @@ export class PolicyEngine {
     const hostKnown = stage >= 3 || (stage >= 1 && !!flow.sni);
     if (hostName) this.markHost(hostName, e, shape.wildcards);
 
-    for (let i = 0; i < srcMembers.length; i++) for (const r of this.bySegment.get(srcMembers[i]!)!) cands.push(r);
+    for (let i = 0; i < srcMembers.n; i++) for (const r of this.bySegment.get(srcMembers.items[i]!)!) cands.push(r);
     // Segments whose membership a later phase may still show (JA4/JA3 before the hello,
     // certificate identity and tags before the handshake): their rules are "unknown" so far.
     if (stage < 2) {
@@ -265,9 +262,9 @@ export class PolicyEngine {
     let bestT: Rule | undefined;
     let bestU: Rule | undefined;
     let flags = NO_FLAGS;
-    for (let i = 0; i < cands.length; i++) {
-      const r = cands[i]!;
-      if (r.expiresAt !== 0 && r.expiresAt <= now) continue;
+    for (let i = 0; i < cands.n; i++) {
+      const r = cands.items[i]!;
+      if (r.expiresAt !== 0 && r.expiresAt <= (now ??= Date.now())) continue;
       let m = T;
       if (r.fromSegment && r.fromSegment.src !== e) m = U;
       if (r.toSegment && r.toSegment.dst !== e) m = !hostKnown && r.toSegment.counts.host > 0 ? U : F;
@@ -278,7 +275,7 @@ export class PolicyEngine {
         else if ((r.toUpstream !== undefined && r.toUpstream !== flow.upstream) || (r.toRoute !== undefined && r.toRoute !== flow.route)) continue;
       }
       // Isolation keeps a source inside its own segments (reached by address).
-      if (r.action === 'isolate' && srcMembers.some((s) => s.dstByAddress === e)) continue;
+      if (r.action === 'isolate' && this.reachesOwn(e)) continue;
       if (r.action === 'flag') {
         if (m === T) (flags === NO_FLAGS ? (flags = []) : flags).push(r);
         continue;
@@ -307,8 +304,8 @@ export class PolicyEngine {
         by = seg.by;
       }
     }
-    if (bestU && outranks(bestU, bestT) && verdictOf(bestU.action) !== verdict) return { verdict: 'pending', rule: undefined, by: bestU.by, flags, segment: srcMembers[0]?.name };
-    return { verdict, rule: bestT, by, flags, segment: srcMembers[0]?.name };
+    if (bestU && outranks(bestU, bestT) && verdictOf(bestU.action) !== verdict) return { verdict: 'pending', rule: undefined, by: bestU.by, flags, segment: srcMembers.n ? srcMembers.items[0]!.name : undefined };
+    return { verdict, rule: bestT, by, flags, segment: srcMembers.n ? srcMembers.items[0]!.name : undefined };
   }
 
   private reshape(): NonNullable<PolicyEngine['shape']> {
@@ -318,6 +315,12 @@ export class PolicyEngine {
       allowList: segs.filter((s) => s.posture === 'allow-list'),
       wildcards: [...this.names.host.keys()].some((k) => k.startsWith('.')),
     };
+  }
+
+  /** Whether the destination is, by address, in one of the source's own segments. */
+  private reachesOwn(e: number): boolean {
+    for (let i = 0; i < this.srcMembers.n; i++) if (this.srcMembers.items[i]!.dstByAddress === e) return true;
+    return false;
   }
 
   private srcUnknown(seg: Segment, stage: number): boolean {

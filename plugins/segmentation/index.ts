@@ -14,6 +14,7 @@ import { isolate } from './isolation.ts';
 import { AuditLog } from './audit.ts';
 import { loadConfigPolicy } from './build.ts';
 import { Controller } from './controller.ts';
+import { LiveFlows } from './live.ts';
 import { SegmentationOptions } from './options.ts';
 import { normalizeIdentity, type Decision, type Flow } from './policy.ts';
 
@@ -27,7 +28,10 @@ export default definePlugin({
     // Each worker process keeps its own chain: two writers on one file would break it.
     const file = cluster.isWorker ? base.replace(/(\.jsonl)?$/, `.w${cluster.worker!.id}$1`) : base;
     const audit = AuditLog.open({ file, maxBytes: o.audit.maxBytes, keep: o.audit.keep });
-    const ctl = new Controller({ maxRules: o.maxRules, cutLiveFlows: o.cutLiveFlows, maxDenyKeys: o.audit.maxDenyKeys }, { store: api.store, audit, log: api.log });
+    const live = LiveFlows.for(api.stateDir);
+    const ctl = new Controller({ maxRules: o.maxRules, cutLiveFlows: o.cutLiveFlows, maxDenyKeys: o.audit.maxDenyKeys }, { store: api.store, audit, log: api.log, live });
+    // The newest instance decides, for the connections of an instance a reload replaced too.
+    const cur = (): Controller => live.current ?? ctl;
     let feeds: FeedLoader;
     let restored;
     try {
@@ -44,7 +48,7 @@ export default definePlugin({
     }
     const analyzer = new TrafficAnalyzer(o.analyzer, api.log);
     analyzer.onAnomaly((e) => {
-      const id = isolate(ctl, e, o.isolation);
+      const id = isolate(cur(), e, o.isolation);
       api.log.warn({ source: e.source, risk: e.risk, detector: e.detector, reasons: e.reasons, rule: id }, 'segmentation: anomalous source');
     });
     analyzer.start();
@@ -62,11 +66,12 @@ export default definePlugin({
     metrics.rules.set(ctl.engine.rules.size);
 
     const timers = [
-      setInterval(() => ctl.sweep(), o.sweepIntervalMs),
+      setInterval(() => ctl.replaced || ctl.sweep(), o.sweepIntervalMs),
       setInterval(() => ctl.flushDenials(), o.audit.denyIntervalMs),
     ];
     for (const t of timers) t.unref();
     api.onStop(() => {
+      live.leave(ctl);
       feeds.stop();
       analyzer.stop();
       for (const t of timers) clearInterval(t);
@@ -74,11 +79,12 @@ export default definePlugin({
       audit.close();
     });
     mountAdmin(api, ctl, { feeds, analyzer });
+    live.join(ctl);
     const statuses = api.connectionState((): StatusMix => ({}));
 
     const flowOf = (conn: ConnectionContext): Flow => {
-      let flow = ctl.flows.get(conn);
-      if (!flow) ctl.flows.set(conn, (flow = { src: conn.remoteAddress, dst: conn.localAddress, port: conn.localPort, tags: conn.tags, stage: 0 }));
+      let flow = live.flows.get(conn);
+      if (!flow) live.flows.set(conn, (flow = { src: conn.remoteAddress, dst: conn.localAddress, port: conn.localPort, tags: conn.tags, stage: 0 }));
       return flow;
     };
     /** Applies a decision; returns the refusal reason, or undefined to let the flow go on. */
@@ -87,7 +93,7 @@ export default definePlugin({
       for (const r of d.flags) conn.tag('seg.flag', r.id);
       if (d.verdict !== 'deny') return undefined;
       metrics.decisions.inc({ phase, verdict: 'deny' });
-      ctl.denied(flow, d);
+      cur().denied(flow, d);
       conn.tag('seg.deny', d.by);
       return `segmentation: ${d.by}`;
     };
@@ -95,7 +101,7 @@ export default definePlugin({
     return {
       onConnection(conn) {
         const flow = flowOf(conn);
-        const why = apply(conn, flow, ctl.evaluate(flow), 'connection');
+        const why = apply(conn, flow, cur().evaluate(flow), 'connection');
         if (why) return decide.reject(why);
       },
       onClientHello(conn, hello) {
@@ -104,14 +110,14 @@ export default definePlugin({
         flow.ja4 = hello.ja4;
         flow.ja3 = hello.ja3;
         flow.stage = 1;
-        const why = apply(conn, flow, ctl.evaluate(flow), 'clienthello');
+        const why = apply(conn, flow, cur().evaluate(flow), 'clienthello');
         if (why) return decide.reject(why);
       },
       onHandshakeDone(conn, tls) {
         const flow = flowOf(conn);
         flow.identities = identities(tls);
         flow.stage = 2;
-        const why = apply(conn, flow, ctl.evaluate(flow), 'handshake');
+        const why = apply(conn, flow, cur().evaluate(flow), 'handshake');
         if (why) return decide.reject(why);
       },
       onRequest(req) {
@@ -120,15 +126,15 @@ export default definePlugin({
         flow.route = req.route;
         flow.upstream = req.upstream;
         flow.stage = 3;
-        const why = apply(req.connection, flow, ctl.evaluate(flow), 'request');
+        const why = apply(req.connection, flow, cur().evaluate(flow), 'request');
         if (why) return decide.reject(why, 403);
       },
       onResponse(req, res) {
         countStatus(statuses(req.connection), res.status);
       },
       onClose(conn, summary) {
-        const flow = ctl.flows.get(conn);
-        ctl.flows.delete(conn);
+        const flow = live.flows.get(conn);
+        live.flows.delete(conn);
         // A flow this plugin refused tells the analyzer nothing new about its source.
         if (conn.tags['seg.deny'] === undefined) analyzer.record(flowFromClose(conn, summary, { segment: flow?.segment, statuses: statuses(conn) }));
       },

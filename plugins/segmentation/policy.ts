@@ -2,7 +2,7 @@
 // that turns a rule as written (config or API) into a compiled rule or a clear error.
 import { Value } from '@sinclair/typebox/value';
 import { WeaverError, type TagValue } from 'weaver';
-import { parsePrefix, type Prefix } from './address.ts';
+import { parsePrefix, type Address, type Prefix } from './address.ts';
 import { RuleSchema, type Action, type RuleInput } from './options.ts';
 
 export class SegmentationError extends WeaverError {
@@ -84,9 +84,8 @@ export interface Flow {
   stage: 0 | 1 | 2 | 3;
   /** The source's first segment at the last evaluation (set by the plugin, for flow records). */
   segment?: string;
-  /** The parsed source address and its canonical text, cached on the flow by the engine. */
-  srcBytes?: Uint8Array | null;
-  srcKey?: string;
+  /** The parsed source address (null: not an address), cached on the flow by the engine. */
+  srcAddr?: Address | null;
   /** What the trie held for the source, at the engine's address version `srcVersion`. */
   srcHits?: Array<Segment | Rule>;
   srcVersion?: number;
