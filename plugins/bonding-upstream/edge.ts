@@ -1,6 +1,8 @@
 // The edge side of one named session: it dials every channel (TLS 1.3, its own certificate,
 // the endpoint's pinned), creates the session on the first channel up and joins the others to
-// it with a proof, and redials a channel that dies, with backoff, for as long as it runs.
+// it with a proof, and redials a channel that dies, for as long as it runs: at the probe rate
+// for a while after it was lost (a cut or a flap heals soon, and must be seen to), then with
+// exponential backoff.
 import { randomBytes } from 'node:crypto';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
@@ -11,6 +13,10 @@ import { Path } from './path.ts';
 import { ALPN, joinProof, splitHostPort } from './hello.ts';
 import { peerFingerprint } from './pins.ts';
 import { Session } from './session.ts';
+import type { Telemetry } from './telemetry.ts';
+
+/** A path lost less than this long ago is redialled at its probe rate. */
+const QUICK_REDIAL_MS = 30_000;
 
 export interface EdgeIdentity {
   readonly cert: Buffer;
@@ -25,24 +31,29 @@ export class EdgeSession {
   private readonly identity: EdgeIdentity;
   private readonly pins: ReadonlySet<string>;
   private readonly log: Logger;
+  private readonly telemetry: Telemetry;
   private secret = randomBytes(32);
   private established = false;
   /** The create hello in flight: other channels wait for it, then join. */
   private creating: Promise<boolean> | undefined;
   private readonly retries = new Map<Path, number>();
+  /** performance.now() of each path's latest dial. */
+  private readonly dialedAt = new Map<Path, number>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly sockets = new Set<TLSSocket>();
   private stopped = false;
 
-  constructor(name: string, opts: SessionOptionsT, identity: EdgeIdentity, pins: ReadonlySet<string>, log: Logger) {
+  constructor(name: string, opts: SessionOptionsT, identity: EdgeIdentity, pins: ReadonlySet<string>, log: Logger, telemetry: Telemetry) {
     this.name = name;
     this.opts = opts;
     this.identity = identity;
     this.pins = pins;
     this.log = log.child({ session: name });
+    this.telemetry = telemetry;
     this.paths = opts.channels.map(
       (c, i) => new Path({ name: c.name, local: c.local, remote: c.remote, weight: c.weight, cost: c.cost, priority: c.priority ?? i }),
     );
+    for (const p of this.paths) telemetry.watch('edge', name, p);
     this.session = this.newSession();
   }
 
@@ -83,7 +94,10 @@ export class EdgeSession {
           path.reconnects++;
           this.redial(path);
         },
-        streamStalled: (s, idleMs) => this.log.warn({ stream: s.id, destination: `${s.host}:${s.port}`, idleMs }, 'bonded stream reset: no progress'),
+        streamStalled: (s, idleMs) => {
+          this.log.warn({ stream: s.id, destination: `${s.host}:${s.port}`, idleMs }, 'bonded stream reset: no progress');
+          this.telemetry.stalled('edge', this.name);
+        },
       },
     );
   }
@@ -103,12 +117,22 @@ export class EdgeSession {
     for (const p of connected) this.redial(p);
   }
 
+  /** It was up, and was lost less than QUICK_REDIAL_MS ago. */
+  private lostRecently(path: Path): boolean {
+    return path.state === 'down' && path.upSince > 0 && Date.now() - path.since < QUICK_REDIAL_MS;
+  }
+
   private redial(path: Path): void {
     if (this.stopped) return;
     const n = this.retries.get(path) ?? 0;
     this.retries.set(path, n + 1);
     const { minMs, maxMs } = this.opts.reconnect;
-    const delay = Math.min(maxMs, minMs * 2 ** Math.min(n, 20)) * (0.8 + Math.random() * 0.4);
+    // Recently lost: one dial per probe interval (as often as it was probed while up), counted
+    // from the start of the last one, so a restored path is found as soon as a probe would.
+    const every = Math.max(minMs, this.opts.probe.intervalMs);
+    const delay = this.lostRecently(path)
+      ? Math.max(0, every - (performance.now() - (this.dialedAt.get(path) ?? 0)))
+      : Math.min(maxMs, minMs * 2 ** Math.min(n, 20)) * (0.8 + Math.random() * 0.4);
     const t = setTimeout(() => {
       this.timers.delete(t);
       this.dial(path);
@@ -120,6 +144,7 @@ export class EdgeSession {
     if (this.stopped || path.channel) return;
     const { host, port } = splitHostPort(path.remote);
     const session = this.session;
+    this.dialedAt.set(path, performance.now());
     const socket = tlsConnect({
       host,
       port,
@@ -138,11 +163,16 @@ export class EdgeSession {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      clearTimeout(synTimer);
       socket.destroy();
       if (path.state === 'connecting' || path.state === 'down') this.log.debug({ channel: path.name, reason }, 'bonded channel connect failed');
       this.redial(path);
     };
     const timer = setTimeout(() => fail('connect timed out'), this.opts.connectTimeoutMs);
+    // A lost SYN waits for the kernel's retransmission (1 s, then 3 s): on a path lost recently,
+    // an attempt without an answer in a few RTTs gives way to a fresh one instead.
+    const synTimer = this.lostRecently(path) ? setTimeout(() => fail('no answer to connect'), Math.max(this.opts.probe.intervalMs, 3 * path.srtt)) : undefined;
+    socket.once('connect', () => clearTimeout(synTimer));
     socket.once('close', () => {
       this.sockets.delete(socket);
       fail('closed during the hello');

@@ -16,6 +16,7 @@ import { Path } from './path.ts';
 import { peerFingerprint } from './pins.ts';
 import { parsePolicy } from './policy.ts';
 import { Session } from './session.ts';
+import type { Telemetry } from './telemetry.ts';
 
 export interface Peer {
   readonly name: string;
@@ -44,17 +45,17 @@ export class Endpoint implements ChannelOwner {
   private readonly peers: readonly Peer[];
   private readonly allow: AllowList;
   private readonly log: Logger;
-  private readonly refused: (session: string, reason: string) => void;
+  private readonly telemetry: Telemetry;
   private readonly identity: { cert: Buffer; key: Buffer };
   private readonly timer: NodeJS.Timeout;
   private readonly tcp = new Set<Socket>();
 
-  constructor(opts: EndpointOptionsT, identity: { cert: Buffer; key: Buffer }, peers: readonly Peer[], log: Logger, refused: (session: string, reason: string) => void) {
+  constructor(opts: EndpointOptionsT, identity: { cert: Buffer; key: Buffer }, peers: readonly Peer[], log: Logger, telemetry: Telemetry) {
     this.opts = opts;
     this.peers = peers;
     this.allow = new AllowList(opts.allow);
     this.log = log.child({ role: 'endpoint' });
-    this.refused = refused;
+    this.telemetry = telemetry;
     this.identity = identity;
     this.timer = setInterval(() => this.reap(), 1_000);
     this.timer.unref();
@@ -102,7 +103,7 @@ export class Endpoint implements ChannelOwner {
     const peer = fp === undefined ? undefined : this.peers.find((p) => p.pins.has(fp));
     if (!peer) {
       this.log.warn({ remote: socket.remoteAddress, fingerprint: fp ?? null }, 'bonding channel refused: edge certificate not pinned');
-      this.refused('', 'not_pinned');
+      this.telemetry.refused('', 'not_pinned');
       socket.destroy();
       return;
     }
@@ -122,7 +123,7 @@ export class Endpoint implements ChannelOwner {
 
   private refuse(channel: TlsChannel, code: string, message: string, session = ''): void {
     this.log.warn({ code, reason: message, remote: channel.description.remote }, 'bonding channel refused');
-    this.refused(session, code);
+    this.telemetry.refused(session, code);
     channel.send(F.jsonFrame(F.T.REFUSE, { code, message }));
     setTimeout(() => channel.close(`refused: ${code}`), 50).unref();
   }
@@ -163,6 +164,7 @@ export class Endpoint implements ChannelOwner {
     if (!path) {
       if (session.paths.length >= MAX_PATHS) return this.refuse(channel, 'too_many_channels', 'channel limit reached', es.key);
       path = new Path({ name: ch, remote: channel.description.remote, local: channel.description.local, weight: 1, cost: 1, priority: session.paths.length });
+      this.telemetry.watch('endpoint', es.key, path);
       session.addPath(path);
     }
     es.orphanedAt = 0;
@@ -193,7 +195,10 @@ export class Endpoint implements ChannelOwner {
       {
         pathDown: (path, reason) => this.log.warn({ session: key, channel: path.name, reason }, 'bonding channel down'),
         open: (stream) => holder.es!.owner.open(session, key, stream),
-        streamStalled: (s, idleMs) => this.log.warn({ session: key, stream: s.id, destination: `${s.host}:${s.port}`, idleMs }, 'bonding stream reset: no progress'),
+        streamStalled: (s, idleMs) => {
+          this.log.warn({ session: key, stream: s.id, destination: `${s.host}:${s.port}`, idleMs }, 'bonding stream reset: no progress');
+          this.telemetry.stalled('endpoint', key);
+        },
       },
     );
     const clamp = (v: unknown, def: number) => (typeof v === 'number' && v >= 65_536 && v <= 1_073_741_824 ? v : def);
@@ -205,7 +210,7 @@ export class Endpoint implements ChannelOwner {
   open(session: Session, key: string, stream: BondStream): void {
     if (!this.allow.allows(stream.host, stream.port) || stream.port === 0) {
       this.log.warn({ session: key, host: stream.host, port: stream.port }, 'stream refused: destination not allowed');
-      this.refused(key, 'not_allowed');
+      this.telemetry.refused(key, 'not_allowed');
       return session.refuse(stream, 'not_allowed');
     }
     const tcp = netConnect({ host: stream.host, port: stream.port, timeout: this.opts.connectTimeoutMs });
@@ -224,7 +229,7 @@ export class Endpoint implements ChannelOwner {
     });
     tcp.on('error', (err: NodeJS.ErrnoException) => {
       if (connected) return void stream.destroy(err);
-      this.refused(key, 'connect_failed');
+      this.telemetry.refused(key, 'connect_failed');
       session.refuse(stream, `connect_failed: ${err.code ?? err.message}`);
     });
     tcp.once('close', () => {

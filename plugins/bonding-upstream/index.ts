@@ -9,7 +9,7 @@ import { EdgeSession } from './edge.ts';
 import { Endpoint } from './endpoint.ts';
 import { BondingOptions, type BondingOptionsT } from './options.ts';
 import { collectPins, readPem } from './pins.ts';
-import { createTelemetry } from './telemetry.ts';
+import { createTelemetry, type Telemetry } from './telemetry.ts';
 
 export default definePlugin({
   name: 'bonding-upstream',
@@ -19,14 +19,14 @@ export default definePlugin({
     const o = api.options;
     if (!o.edge && !o.endpoint) throw new PluginError('WEAVER_ERR_PLUGIN_OPTIONS', api.name, 'give an `edge` section, an `endpoint` section, or both');
     const telemetry = createTelemetry(api.metrics);
-    const edges = o.edge ? buildEdges(api, o.edge) : [];
+    const edges = o.edge ? buildEdges(api, o.edge, telemetry) : [];
     let endpoint: Endpoint | undefined;
     if (o.endpoint) {
       const e = o.endpoint;
       const identity = files(api, () => ({ cert: readPem(e.certificate, api.configDir), key: readPem(e.key, api.configDir) }));
       const peers = e.peers.map((p) => ({ name: p.name, pins: files(api, () => collectPins(p.pins, p.certificates, api.configDir)) }));
       for (const p of peers) if (p.pins.size === 0) throw new PluginError('WEAVER_ERR_PLUGIN_OPTIONS', api.name, `endpoint peer "${p.name}" has no pins`);
-      endpoint = new Endpoint(e, identity, peers, api.log, (session, reason) => telemetry.refused(session, reason));
+      endpoint = new Endpoint(e, identity, peers, api.log, telemetry);
       try {
         await endpoint.listen();
       } catch (err) {
@@ -63,7 +63,7 @@ export default definePlugin({
   },
 });
 
-function buildEdges(api: PluginApi<BondingOptionsT>, edge: NonNullable<BondingOptionsT['edge']>): EdgeSession[] {
+function buildEdges(api: PluginApi<BondingOptionsT>, edge: NonNullable<BondingOptionsT['edge']>, telemetry: Telemetry): EdgeSession[] {
   const identity = files(api, () => ({ cert: readPem(edge.certificate, api.configDir), key: readPem(edge.key, api.configDir) }));
   if (new Set(edge.sessions.map((s) => s.name)).size !== edge.sessions.length) {
     throw new PluginError('WEAVER_ERR_PLUGIN_OPTIONS', api.name, 'two sessions have the same name');
@@ -74,7 +74,7 @@ function buildEdges(api: PluginApi<BondingOptionsT>, edge: NonNullable<BondingOp
     if (pins.size === 0) throw new PluginError('WEAVER_ERR_PLUGIN_OPTIONS', api.name, `session "${name}" pins no endpoint certificate (peerPins or peerCertificates)`);
     const names = new Set(s.channels.map((c) => c.name));
     if (names.size !== s.channels.length) throw new PluginError('WEAVER_ERR_PLUGIN_OPTIONS', api.name, `session "${name}" names a channel twice`);
-    return new EdgeSession(name, s, identity, pins, api.log);
+    return new EdgeSession(name, s, identity, pins, api.log, telemetry);
   });
 }
 

@@ -71,6 +71,8 @@ export class Path {
   state: PathState = 'connecting';
   /** Epoch ms of the last state change. */
   since = Date.now();
+  /** Told of every state change (the channel_state metric). */
+  onState: ((p: Path) => void) | undefined;
   /** performance.now() since the channel has been up without a break (failback hysteresis). */
   upSince = 0;
 
@@ -152,6 +154,7 @@ export class Path {
     if (live && !wasLive) this.upSince = now;
     this.state = state;
     this.since = Date.now();
+    this.onState?.(this);
   }
 
   addFrame(f: OutFrame, now: number): void {

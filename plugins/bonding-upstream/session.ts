@@ -1,8 +1,9 @@
 // The session engine, the same at both ends: streams cut into sequenced frames, spread over the
 // paths by the mode's scheduler, acked (cumulative + selective), resent on another path when a
 // path dies or stalls, reassembled in order, and bounded by per-stream and per-session credit.
+// How streams open and end (OPEN/OPENED/RESET, the stall watchdog) is in stream-lifecycle.ts.
 import { Acker } from './acker.ts';
-import { BondStream, StreamError, type StreamOwner } from './bond-stream.ts';
+import { StreamError, type BondStream, type StreamOwner } from './bond-stream.ts';
 import type { Channel } from './channel.ts';
 import * as F from './frames.ts';
 import type { BondMode, ProbeOptionsT } from './options.ts';
@@ -11,6 +12,7 @@ import { SessionCredit } from './session-credit.ts';
 import type { Path } from './path.ts';
 import { applyChannelPolicy, channelPolicy, parsePolicy, type ChannelPolicy, type Policy } from './policy.ts';
 import { derivedWeight, Scheduler } from './scheduler.ts';
+import { StreamLifecycle } from './stream-lifecycle.ts';
 
 export interface SessionSettings {
   readonly name: string;
@@ -32,14 +34,11 @@ export interface SessionEvents {
   pathDown?(path: Path, reason: string): void;
   /** Endpoint: the peer opened a stream; answer with accept() or refuse(). */
   open?(stream: BondStream): void;
-  /** A stream was reset for making no progress (the session counts it in `stalledStreams`). */
+  /** A stream was reset for making no progress (counted in `stalledStreams`). */
   streamStalled?(stream: BondStream, idleMs: number): void;
 }
 
 const TICK_MS = 25;
-/** Bytes a stream may queue before its writer waits. */
-const SEND_BUFFER = 256 * 1024;
-const MAX_EARLY_RESETS = 1024;
 
 export class Session implements StreamOwner {
   readonly settings: SessionSettings;
@@ -48,12 +47,8 @@ export class Session implements StreamOwner {
   readonly id: string;
   private readonly events: SessionEvents;
   private readonly scheduler: Scheduler;
-  private readonly opening = new Map<number, { resolve: (s: BondStream) => void; reject: (e: Error) => void }>();
+  private readonly lifecycle: StreamLifecycle;
   private readonly ready = new Set<BondStream>();
-  private nextStream = 1;
-  private readonly resetBeforeOpen = new Set<number>();
-  /** Streams reset by the watchdog for making no progress. */
-  stalledStreams = 0;
 
   private readonly out = new Outbox();
   private pumping = false;
@@ -74,6 +69,17 @@ export class Session implements StreamOwner {
     this.events = events;
     this.scheduler = new Scheduler(settings.mode, { failbackMs: settings.failbackMs });
     this.credit = new SessionCredit(settings.sessionWindow, (limit) => this.control((seq) => F.windowFrame(seq, 0, limit)));
+    this.lifecycle = new StreamLifecycle({
+      role: settings.role,
+      maxStreams: settings.maxStreams,
+      streamWindow: settings.streamWindow,
+      streams: this.streams,
+      credit: this.credit,
+      owner: this,
+      control: (build) => this.control(build),
+      open: events.open,
+      stalled: events.streamStalled,
+    });
     this.tickMs = Math.min(TICK_MS, settings.probe.intervalMs);
     this.lastTick = performance.now();
     this.timer = setInterval(() => this.tick(), this.tickMs);
@@ -155,29 +161,20 @@ export class Session implements StreamOwner {
 
   // ---- streams
 
-  /**
-   * Edge: a new stream to host:port at the far end; resolves once the endpoint connected it.
-   * An abort (the pool stopped waiting) resets the stream, so no half-open stream is left.
-   */
+  /** Edge: a new stream to host:port at the far end; resolves once the endpoint connected it. */
   open(host: string, port: number, signal?: AbortSignal): Promise<BondStream> {
     if (this.closed) return Promise.reject(new StreamError('WEAVER_ERR_BOND_CLOSED', `session ${this.settings.name} is closed`));
-    const id = this.nextStream++;
-    const s = this.newStream(id, host, port);
-    signal?.addEventListener('abort', () => this.opening.has(id) && s.destroy(new StreamError('WEAVER_ERR_BOND_ABORTED', 'connect abandoned')), { once: true });
-    return new Promise((resolve, reject) => {
-      this.opening.set(id, { resolve, reject });
-      this.control((seq) => F.openFrame(seq, id, port, host));
-    });
+    return this.lifecycle.open(host, port, signal);
   }
 
   /** Endpoint: the stream's destination is connected. */
   accept(s: BondStream): void {
-    if (this.streams.get(s.id) === s) this.control((seq) => F.openedFrame(seq, s.id));
+    this.lifecycle.accept(s);
   }
 
   /** Endpoint: the stream may not be opened (`code` reaches the edge). */
   refuse(s: BondStream, code: string): void {
-    s.destroy(new StreamError('WEAVER_ERR_BOND_REFUSED', code));
+    this.lifecycle.refuse(s, code);
   }
 
   wake(s: BondStream): void {
@@ -199,29 +196,8 @@ export class Session implements StreamOwner {
 
   streamClosed(s: BondStream, clean: boolean, reason: string): void {
     if (this.streams.get(s.id) !== s) return;
-    this.streams.delete(s.id);
     this.ready.delete(s);
-    this.credit.closed(s.id, s.sentOffset);
-    const waiting = this.opening.get(s.id);
-    if (waiting) {
-      this.opening.delete(s.id);
-      waiting.reject(new StreamError('WEAVER_ERR_BOND_REFUSED', reason));
-    }
-    if (clean || this.closed) return this.credit.consume(s.rxFresh - s.rxCounted);
-    // Both sides say how much they sent, so each can settle the credit of bytes it will now
-    // never read: the side that resets first waits for the peer's answer.
-    const finalSize = s.sentOffset;
-    if (s.peerReset === undefined) this.credit.awaitFinalSize(s.id, s.rxCounted);
-    else this.credit.consume(s.peerReset - s.rxCounted);
-    this.control((seq) => F.resetFrame(seq, s.id, finalSize, reason));
-  }
-
-  private newStream(id: number, host: string, port: number): BondStream {
-    const s = new BondStream(id, host, port, this, this.credit.peerStreamWindow, this.settings.streamWindow, SEND_BUFFER);
-    // A stream's error is its user's business (undici, a pipe); unheard, it must not end the process.
-    s.on('error', () => {});
-    this.streams.set(id, s);
-    return s;
+    this.lifecycle.closed(s, clean || this.closed, reason);
   }
 
   // ---- sending
@@ -319,16 +295,11 @@ export class Session implements StreamOwner {
         return this.pump();
       }
       case F.T.OPEN:
-        return this.onOpen(id, body.readUInt16BE(10), body.subarray(12).toString('utf8'));
-      case F.T.OPENED: {
-        const s = this.streams.get(id);
-        const waiting = this.opening.get(id);
-        this.opening.delete(id);
-        if (s && waiting) waiting.resolve(s);
-        return;
-      }
+        return this.lifecycle.onOpen(id, body.readUInt16BE(10), body.subarray(12).toString('utf8'));
+      case F.T.OPENED:
+        return this.lifecycle.onOpened(id);
       case F.T.RESET:
-        return this.onReset(id, body.readUIntBE(10, 6), body.subarray(16).toString('utf8'));
+        return this.lifecycle.onReset(id, body.readUIntBE(10, 6), body.subarray(16).toString('utf8'));
       case F.T.SETTINGS: {
         const policy = this.settings.role === 'endpoint' ? parsePolicy(F.parseJson(body.subarray(6))) : undefined;
         if (!policy) throw new F.FrameError('bad SETTINGS');
@@ -348,38 +319,6 @@ export class Session implements StreamOwner {
     if (fresh > 0) s.movedAt = performance.now();
     s.rxFresh += fresh;
     if (s.rx.complete) s.endReceive();
-  }
-
-  private onOpen(id: number, port: number, host: string): void {
-    if (this.settings.role !== 'endpoint' || this.streams.has(id)) return;
-    if (this.resetBeforeOpen.delete(id)) return;
-    const s = this.newStream(id, host, port);
-    if (this.streams.size > this.settings.maxStreams) return this.refuse(s, 'too_many_streams');
-    if (!this.events.open) return this.refuse(s, 'not_allowed');
-    this.events.open(s);
-  }
-
-  private onReset(id: number, finalSize: number, code: string): void {
-    if (this.credit.settle(id, finalSize)) return;
-    const s = this.streams.get(id);
-    const sent = s ? undefined : this.credit.sentOn(id);
-    if (sent !== undefined) {
-      // Closed here (cleanly) while the peer reset it: the peer waits for what was sent on it
-      // to settle its session credit.
-      this.control((seq) => F.resetFrame(seq, id, sent, 'reset'));
-      return;
-    }
-    if (!s) {
-      // Reset before its OPEN arrived (another path was faster): the OPEN will be ignored, and
-      // the edge hears the final size of a stream that never sent anything.
-      if (this.settings.role === 'endpoint' && this.resetBeforeOpen.size < MAX_EARLY_RESETS) {
-        this.resetBeforeOpen.add(id);
-        this.control((seq) => F.resetFrame(seq, id, 0, 'reset'));
-      }
-      return;
-    }
-    s.peerReset = finalSize;
-    s.destroy(new StreamError('WEAVER_ERR_BOND_RESET', code || 'reset by peer'));
   }
 
   /** On the two paths heard from most recently: one blackholed path cannot hold every ack back. */
@@ -406,22 +345,10 @@ export class Session implements StreamOwner {
       else if (verdict === 'mute') p.channel?.close(`stalled, no probe answered for ${Math.round(now - p.stalledSince)} ms`);
       else if (verdict === 'stalled') this.out.requeue(p.takeFrames());
     }
-    if (this.settings.stallTimeoutMs > 0) this.watchdog(now, Math.max(0, blocked));
+    if (this.settings.stallTimeoutMs > 0) this.lifecycle.resetStalled(now, Math.max(0, blocked), this.settings.stallTimeoutMs);
     // Whatever waits for a path (resends, streams with data) tries again every tick, so a wake-up
     // that never came (a path usable again, a cap raised) costs a tick, not the stream.
     if (this.out.resendLength > 0 || this.ready.size > 0) this.pump();
-  }
-
-  /** Streams with bytes to send or unacked that moved nothing for stallTimeoutMs are reset. */
-  private watchdog(now: number, blocked: number): void {
-    const limit = this.settings.stallTimeoutMs;
-    for (const s of [...this.streams.values()]) {
-      const idle = Math.round(s.stuckFor(now, blocked));
-      if (idle <= limit) continue;
-      this.stalledStreams++;
-      this.events.streamStalled?.(s, idle);
-      s.destroy(new StreamError('WEAVER_ERR_BOND_STALLED', `stream ${s.id} made no progress for ${idle} ms`));
-    }
   }
 
   /** Everything stops: streams fail with `reason`, channels close. */
@@ -452,7 +379,7 @@ export class Session implements StreamOwner {
       unackedFrames: this.out.frames,
       resendQueue: this.out.resendLength,
       sendCreditBytes: this.credit.available,
-      stalledStreams: this.stalledStreams,
+      stalledStreams: this.lifecycle.stalledStreams,
       channels: this.paths.map((p) => p.describe()),
     };
   }

@@ -1,10 +1,15 @@
-// Prometheus metrics per channel and per session (weaver_bonding_upstream_*), refreshed from
-// the sessions' live numbers once a second; counters advance by what changed since.
+// Prometheus metrics per channel and per session (weaver_bonding_upstream_*). A channel's state
+// and the stalled and refused counts are set where they change, so a scrape agrees with the
+// admin API; the measurements (RTT, jitter, loss, rate), byte counters and session gauges are
+// sampled once a second, counters advancing by what changed since.
 import type { PluginMetrics } from 'weaver';
-import type { Path } from './path.ts';
+import type { Path, PathState } from './path.ts';
 import type { Session } from './session.ts';
 
 export type Role = 'edge' | 'endpoint';
+export type Telemetry = ReturnType<typeof createTelemetry>;
+
+const STATE_VALUE: Record<PathState, number> = { up: 2, degraded: 1, down: 0, connecting: 0 };
 
 export function createTelemetry(metrics: PluginMetrics) {
   const ch = ['role', 'session', 'channel'] as const;
@@ -22,7 +27,6 @@ export function createTelemetry(metrics: PluginMetrics) {
   const streams = metrics.gauge({ name: 'session_streams', help: 'open streams', labelNames: ['role', 'session'] as const });
   const buffered = metrics.gauge({ name: 'session_buffered_bytes', help: 'stream bytes held by the session (queued, unacked, unread)', labelNames: ['role', 'session'] as const });
   const stalled = metrics.counter({ name: 'streams_stalled_total', help: 'streams reset for making no progress (stallTimeoutMs)', labelNames: ['role', 'session'] as const });
-  const stalledBefore = new WeakMap<Session, number>();
   const refused = metrics.counter({ name: 'streams_refused_total', help: 'streams and channels refused, by reason', labelNames: ['session', 'reason'] as const });
   const last = new WeakMap<Path, { sent: number; received: number; resent: number; reconnects: number }>();
 
@@ -30,14 +34,20 @@ export function createTelemetry(metrics: PluginMetrics) {
     refused(session: string, reason: string): void {
       refused.inc({ session, reason });
     },
+    stalled(role: Role, session: string): void {
+      stalled.inc({ role, session });
+    },
+    /** channel_state follows `path` from now on. */
+    watch(role: Role, session: string, path: Path): void {
+      const l = { role, session, channel: path.name };
+      path.onState = (p) => state.set(l, STATE_VALUE[p.state]);
+      path.onState(path);
+    },
     update(role: Role, name: string, session: Session): void {
       streams.set({ role, session: name }, session.streams.size);
       buffered.set({ role, session: name }, session.bufferedBytes);
-      stalled.inc({ role, session: name }, session.stalledStreams - (stalledBefore.get(session) ?? 0));
-      stalledBefore.set(session, session.stalledStreams);
       for (const p of session.paths) {
         const l = { role, session: name, channel: p.name };
-        state.set(l, p.state === 'up' ? 2 : p.state === 'degraded' ? 1 : 0);
         rtt.set(l, p.srtt / 1000);
         jitter.set(l, p.jitter / 1000);
         loss.set(l, p.loss);
