@@ -21,23 +21,31 @@ export interface ForwardedHop {
 
 export type IncomingForwarded = Partial<Record<'forwarded' | 'x-forwarded-for' | 'x-forwarded-proto' | 'x-forwarded-host', string>>;
 
-/** The four headers to send upstream. `incoming` is used only when the hop before us is trusted. */
-export function forwardedHeaders(hop: ForwardedHop, incoming: IncomingForwarded | undefined): Record<string, string> {
+/**
+ * The four headers to send upstream, set on `out` (a new object by default). `incoming` is used
+ * only when the hop before us is trusted.
+ */
+export function forwardedHeaders(hop: ForwardedHop, incoming: IncomingForwarded | undefined, out: Record<string, string | string[]> = {}): Record<string, string | string[]> {
   const element = forwardedElement(hop);
   const xff = incoming?.['x-forwarded-for'];
   const fwd = incoming?.forwarded;
-  return {
-    'x-forwarded-for': xff ? `${xff}, ${hop.clientAddress}` : hop.clientAddress,
-    // Proto and host describe the request as the first hop saw it, so a trusted one stands.
-    'x-forwarded-proto': incoming?.['x-forwarded-proto'] ?? hop.proto,
-    'x-forwarded-host': incoming?.['x-forwarded-host'] ?? hop.host,
-    forwarded: fwd ? `${fwd}, ${element}` : element,
-  };
+  out['x-forwarded-for'] = xff ? `${xff}, ${hop.clientAddress}` : hop.clientAddress;
+  // Proto and host describe the request as the first hop saw it, so a trusted one stands.
+  out['x-forwarded-proto'] = incoming?.['x-forwarded-proto'] ?? hop.proto;
+  out['x-forwarded-host'] = incoming?.['x-forwarded-host'] ?? hop.host;
+  out.forwarded = fwd ? `${fwd}, ${element}` : element;
+  return out;
 }
+
+/** The last element made: requests on one connection, one after another, mostly share it. */
+let last: { clientAddress: string; host: string; proto: string; element: string } = { clientAddress: '', host: '', proto: '', element: '' };
 
 /** One RFC 7239 forwarded-element: `for=…;host=…;proto=…`. */
 export function forwardedElement(hop: ForwardedHop): string {
-  return `for=${forwardedNode(hop.clientAddress)};host=${quoteIfNeeded(hop.host)};proto=${quoteIfNeeded(hop.proto)}`;
+  if (hop.clientAddress === last.clientAddress && hop.host === last.host && hop.proto === last.proto && last.element !== '') return last.element;
+  const element = `for=${forwardedNode(hop.clientAddress)};host=${quoteIfNeeded(hop.host)};proto=${quoteIfNeeded(hop.proto)}`;
+  last = { clientAddress: hop.clientAddress, host: hop.host, proto: hop.proto, element };
+  return element;
 }
 
 /**

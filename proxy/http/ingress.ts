@@ -4,7 +4,7 @@
 // what comes on open connections but end keep-alive) and close (stop: no new requests on open
 // connections, in-flight ones run until a deadline, then everything left is destroyed).
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { constants as h2constants, type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
+import { constants as h2constants, type Http2Server, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
@@ -14,8 +14,10 @@ import type { HookRunner } from '../hooks/runner.ts';
 import type { CoreMetrics } from '../metrics.ts';
 import type { UpstreamRegistry } from '../upstream/registry.ts';
 import { errorReply, writeRawResponse, type ProxyErrorCode } from './error-response.ts';
+import { FirstByteWait } from './first-byte.ts';
 import { createH1Server } from './h1-server.ts';
-import { createH2Server, limitSession } from './h2-server.ts';
+import { createH2Server, limitSession, type SessionState } from './h2-server.ts';
+import { H2Request, H2Response } from './h2-stream.ts';
 import { RequestPipeline } from './pipeline.ts';
 import { Router } from './routes.ts';
 
@@ -58,9 +60,11 @@ class Ingress implements HttpIngress {
   private readonly h2: Http2Server;
   /** HTTP/1.1 sockets and how many of their requests are in flight. */
   private readonly h1Sockets = new Map<Duplex, number>();
-  private readonly conns = new WeakMap<object, Connection>();
-  private readonly sessions = new Set<ServerHttp2Session>();
-  private readonly openStreams = new WeakMap<ServerHttp2Session, number>();
+  private readonly conns = new WeakMap<Duplex, Connection>();
+  private readonly sessions = new Map<ServerHttp2Session, SessionState>();
+  private readonly firstByte: FirstByteWait;
+  /** One 'close' listener for every HTTP/1.1 socket (the socket is `this`). */
+  private readonly h1Closed: (this: Duplex) => void;
   /** The connection being handed to the h2 server: its 'session' event fires synchronously. */
   private handingOver: Connection | undefined;
   private retiring = false;
@@ -73,11 +77,18 @@ class Ingress implements HttpIngress {
     this.h2 = createH2Server(opts.http);
     this.pipeline = new RequestPipeline(opts, { router: new Router(opts.routes), upstreams: opts.upstreams });
     this.pipeline.onIdle = () => this.checkDrained();
+    this.firstByte = new FirstByteWait(opts.http.headersTimeoutMs, (socket) => this.h1.emit('connection', socket));
+    const h1Sockets = this.h1Sockets;
+    const checkDrained = () => this.checkDrained();
+    this.h1Closed = function (this: Duplex) {
+      h1Sockets.delete(this);
+      checkDrained();
+    };
     this.h1.on('request', (req: IncomingMessage, res: ServerResponse) => this.onH1Request(req, res));
     this.h1.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
     this.h1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.onClientError(err, socket));
     this.h2.on('session', (session: ServerHttp2Session) => this.onSession(session));
-    this.h2.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => this.onH2Request(req, res));
+    this.h2.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, raw: string[]) => this.onStream(stream, headers, raw));
   }
 
   serve(socket: TLSSocket, conn: Connection): void {
@@ -97,11 +108,8 @@ class Ingress implements HttpIngress {
     }
     this.conns.set(socket, conn);
     this.h1Sockets.set(socket, 0);
-    socket.once('close', () => {
-      this.h1Sockets.delete(socket);
-      this.checkDrained();
-    });
-    this.h1.emit('connection', socket);
+    socket.on('close', this.h1Closed);
+    this.firstByte.add(socket);
   }
 
   update(routes: readonly RouteConfig[], upstreams: UpstreamRegistry): void {
@@ -116,7 +124,7 @@ class Ingress implements HttpIngress {
     if (this.retiring || this.closing) return;
     this.retiring = true;
     this.pipeline.retiring = true;
-    for (const session of this.sessions) this.windDown(session);
+    for (const [session, state] of this.sessions) this.windDown(session, state);
   }
 
   /**
@@ -128,10 +136,10 @@ class Ingress implements HttpIngress {
    * no HTTP/2 "shutdown notice", the GOAWAY that refuses nothing, to do better for clients that
    * send several streams at once.)
    */
-  private windDown(session: ServerHttp2Session): void {
+  private windDown(session: ServerHttp2Session, state: SessionState): void {
     if (session.closed || session.destroyed) return;
-    if ((this.openStreams.get(session) ?? 0) > 0) session.close();
-    else session.once('stream', () => session.close());
+    if (state.open > 0) session.close();
+    else state.closeOnNextStream = true;
   }
 
   close(deadlineMs: number): Promise<void> {
@@ -142,11 +150,11 @@ class Ingress implements HttpIngress {
   private stop(deadlineMs: number): Promise<void> {
     this.pipeline.closing = true;
     for (const [socket, inFlight] of this.h1Sockets) if (inFlight === 0) socket.end();
-    for (const session of this.sessions) session.close();
+    for (const session of this.sessions.keys()) session.close();
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         for (const socket of this.h1Sockets.keys()) socket.destroy();
-        for (const session of this.sessions) session.destroy();
+        for (const session of this.sessions.keys()) session.destroy();
         for (const socket of this.pipeline.tunnels) socket.destroy();
         finish();
       }, deadlineMs);
@@ -202,16 +210,10 @@ class Ingress implements HttpIngress {
       session.destroy();
       return;
     }
-    this.conns.set(session, conn);
-    this.sessions.add(session);
-    limitSession(session, this.opts.http);
-    this.openStreams.set(session, 0);
-    session.on('stream', (stream: ServerHttp2Stream) => {
-      this.openStreams.set(session, (this.openStreams.get(session) ?? 0) + 1);
-      stream.once('close', () => this.openStreams.set(session, (this.openStreams.get(session) ?? 1) - 1));
-    });
+    const state = limitSession(session, conn, this.opts.http);
+    this.sessions.set(session, state);
     // A session whose handshake was under way when the ingress retired.
-    if (this.retiring) this.windDown(session);
+    if (this.retiring) this.windDown(session, state);
     session.on('error', (err) => conn.log.debug({ err: err.message }, 'http2 session error'));
     session.once('close', () => {
       this.sessions.delete(session);
@@ -219,21 +221,34 @@ class Ingress implements HttpIngress {
     });
   }
 
-  private onH2Request(req: Http2ServerRequest, res: Http2ServerResponse): void {
-    const session = req.stream.session;
-    const conn = session ? this.conns.get(session) : undefined;
-    if (!conn) {
-      req.stream.destroy();
+  private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders: string[]): void {
+    const session = stream.session as ServerHttp2Session | undefined;
+    const state = session && this.sessions.get(session);
+    if (!state) {
+      stream.destroy();
       return;
     }
-    const timeout = this.opts.http.requestTimeoutMs;
-    if (timeout > 0 && !req.stream.endAfterHeaders) {
-      // node's requestTimeout is HTTP/1.1 only: a body that does not arrive in time resets the stream.
-      const timer = setTimeout(() => req.stream.close(h2constants.NGHTTP2_CANCEL), timeout);
-      req.once('end', () => clearTimeout(timer));
-      res.once('close', () => clearTimeout(timer));
+    state.streamOpened(stream);
+    if (state.closeOnNextStream) session.close();
+    const res = new H2Response(stream);
+    // What the compat API did for us: CONNECT is not proxied, and an expectation other than
+    // 100-continue cannot be met.
+    const expect = headers.expect;
+    if (headers[':method'] === 'CONNECT' || (expect !== undefined && expect !== '100-continue')) {
+      res.statusCode = expect === undefined ? 405 : 417;
+      res.end();
+      return;
     }
-    this.pipeline.handle(req, res, conn);
+    if (expect !== undefined) stream.additionalHeaders({ ':status': 100 });
+    const timeout = this.opts.http.requestTimeoutMs;
+    if (timeout > 0 && !stream.endAfterHeaders) {
+      // node's requestTimeout is HTTP/1.1 only: a body that does not arrive in time resets the stream.
+      const timer = setTimeout(() => stream.close(h2constants.NGHTTP2_CANCEL), timeout);
+      const clear = () => clearTimeout(timer);
+      stream.once('end', clear);
+      stream.once('close', clear);
+    }
+    this.pipeline.handle(new H2Request(stream, headers, rawHeaders), res, state.conn);
   }
 
   /** A request node could not parse (or timed out): answer it in our JSON form and close. */

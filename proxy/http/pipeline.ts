@@ -1,25 +1,25 @@
 // The request phases, in order, for HTTP/1.1 and HTTP/2 alike: context → route → onRequest
 // (reject, respond, delay) → upstream selection (servers in rotation, balancer, then
-// onUpstreamSelect) → dispatch, retried on the next server while allowed → onResponse at the
-// headers → body. Each hook is only awaited when it returned a promise, so a
+// onUpstreamSelect) → dispatch, retried on the next server while allowed (forwarding.ts) →
+// onResponse at the headers → body. Each hook is only awaited when it returned a promise, so a
 // request that meets no async plugin runs start to finish without allocating one.
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
-import type { Http2ServerRequest } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { HttpConfig } from '../config/schema.ts';
 import type { Connection } from '../connection.ts';
-import type { WeaverError } from '../errors.ts';
 import type { HookRunner, Outcome } from '../hooks/runner.ts';
 import type { CoreMetrics } from '../metrics.ts';
 import type { RequestDecision, UpstreamCandidate } from '../plugin/types.ts';
-import { forward, type ClientResponse, type ExchangeObserver } from '../upstream/dispatch.ts';
-import { canRetry, outcomeForError, reasonForError, reasonForStatus, RetryPlan } from '../upstream/retry.ts';
+import type { ClientResponse } from '../upstream/dispatch.ts';
+import { canRetry } from '../upstream/retry.ts';
 import type { UpstreamServer } from '../upstream/server.ts';
 import { recordRequest } from './access-log.ts';
 import type { BodyLimit } from './body-limit.ts';
 import { dropRest, requestBody } from './request-body.ts';
 import { errorReply, isProxyErrorCode, writeRawResponse, type ProxyErrorCode } from './error-response.ts';
+import { Forwarding, upstreamFailed, type ForwardingOwner } from './forwarding.ts';
+import type { H2Request } from './h2-stream.ts';
 import { endToEnd } from './hop-by-hop.ts';
 import { ProxyRequest, type RoutingTable } from './request-context.ts';
 import { requestIdFrom } from './request-id.ts';
@@ -27,7 +27,7 @@ import { normalizeHost } from './routes.ts';
 import { upstreamRequestHeaders } from './upstream-headers.ts';
 import { openTunnel } from './websocket.ts';
 
-export type ClientRequest = IncomingMessage | Http2ServerRequest;
+export type ClientRequest = IncomingMessage | H2Request;
 
 /** Where the answer goes: a response object, or the raw socket of an upgrade request. */
 type Reply =
@@ -40,15 +40,6 @@ type Reply =
       body: BodyLimit | null;
     }
   | { readonly kind: 'upgrade'; readonly req: IncomingMessage; readonly socket: Duplex; readonly head: Buffer };
-
-/** One request on its way upstream, across its attempts. */
-interface Forwarding {
-  readonly pr: ProxyRequest;
-  readonly reply: Reply & { kind: 'http' };
-  readonly headers: Record<string, string | string[]>;
-  /** Absent when the request may not be retried (method, body, config). */
-  readonly retries: RetryPlan | undefined;
-}
 
 /** nginx's status for a client that left before it got an answer. */
 const CLIENT_CLOSED = 499;
@@ -65,7 +56,7 @@ function isThenable<T>(v: T | PromiseLike<T>): v is PromiseLike<T> {
   return typeof (v as { then?: unknown }).then === 'function';
 }
 
-export class RequestPipeline {
+export class RequestPipeline implements ForwardingOwner {
   routing: RoutingTable;
   /** Set by the ingress when it stops: HTTP/1.1 answers then close their connection. */
   closing = false;
@@ -75,12 +66,16 @@ export class RequestPipeline {
   active = 0;
   readonly tunnels = new Set<Duplex>();
   onIdle: (() => void) | undefined;
+  readonly metrics: CoreMetrics;
+  readonly hooks: HookRunner;
   private readonly opts: PipelineOptions;
   /** Kept off the context object so plugins, which get that object, cannot reach req/res. */
   private readonly replies = new WeakMap<ProxyRequest, Reply>();
 
   constructor(opts: PipelineOptions, routing: RoutingTable) {
     this.opts = opts;
+    this.metrics = opts.metrics;
+    this.hooks = opts.hooks;
     this.routing = routing;
   }
 
@@ -230,78 +225,12 @@ export class RequestPipeline {
     pool.budget.request();
     if (reply.kind === 'upgrade') return this.tunnel(pr, server, reply, headers);
     reply.body = requestBody(reply.req, reply.h2, http.maxBodyBytes);
-    const retries = pool.config.retries.attempts > 0 && canRetry(pr.method, reply.body !== null) ? new RetryPlan(pool, ranked, server, this.opts.metrics, pr) : undefined;
-    this.attempt({ pr, reply, headers, retries }, server);
+    const retryable = pool.config.retries.attempts > 0 && canRetry(pr.method, reply.body !== null);
+    new Forwarding(this, { pr, res: reply.res, h2: reply.h2, headers, body: reply.body, retryable, ranked, server }).start();
   }
 
-  private attempt(f: Forwarding, server: UpstreamServer): void {
-    const { pr, reply } = f;
-    pr.candidate = server.candidate;
-    pr.attempts++;
-    forward(server, { method: pr.method, path: pr.url, headers: f.headers, body: reply.body }, reply.res, this.observe(f, server));
-  }
-
-  private observe(f: Forwarding, server: UpstreamServer): ExchangeObserver {
-    const { pr, reply } = f;
-    const { metrics, hooks } = this.opts;
-    const pool = pr.pool!;
-    let next: UpstreamServer | undefined;
-    return {
-      head: (status, headers, ms) => {
-        metrics.upstreamSeconds.observe({ upstream: pool.name }, ms / 1000);
-        pool.report(server, status >= 500 ? 'error' : 'ok');
-        next = f.retries?.next(server, reasonForStatus(status), `status ${status}`);
-        if (next) return null;
-        pr.status = status;
-        if (hooks.has('onResponse')) {
-          hooks.response(pr, { status, headers, upstream: server.candidate, durationMs: performance.now() - pr.startedMark });
-        }
-        const out: OutgoingHttpHeaders = endToEnd(headers);
-        out['x-request-id'] = pr.id;
-        if ((this.closing || this.retiring) && !reply.h2) out.connection = 'close';
-        return out;
-      },
-      dropped: () => this.retry(f, next!),
-      done: (bytes) => {
-        pr.bytes = bytes;
-      },
-      failed: (error, headersSent, bytes) => {
-        pr.bytes = bytes;
-        if (!this.upstreamFailed(pr, server, error, headersSent)) return;
-        const again = f.retries?.next(server, reasonForError(error.code), error.code);
-        if (again) this.retry(f, again);
-        else this.fail(pr, isProxyErrorCode(error.code) ? error.code : 'WEAVER_ERR_UPSTREAM');
-      },
-    };
-  }
-
-  /** Runs from undici's callbacks: a throw here must not reach undici. */
-  private retry(f: Forwarding, server: UpstreamServer): void {
-    if (this.gone(f.pr)) return;
-    try {
-      this.attempt(f, server);
-    } catch (err) {
-      this.crashed(f.pr, err);
-    }
-  }
-
-  /**
-   * Counts and logs a failed exchange and tells outlier detection. True when the client is
-   * still waiting for an answer, which the caller then gives (a retry or an error).
-   */
-  private upstreamFailed(pr: ProxyRequest, server: UpstreamServer, error: WeaverError, headersSent: boolean): boolean {
-    const code = error.code;
-    if (code === 'WEAVER_ERR_CLIENT_GONE' || this.gone(pr)) {
-      pr.log.debug({ code, reason: error.message }, 'client left during the upstream exchange');
-      return false;
-    }
-    const outcome = outcomeForError(code);
-    if (outcome) pr.pool!.report(server, outcome);
-    if (code !== 'WEAVER_ERR_BODY_TOO_LARGE') {
-      this.opts.metrics.upstreamErrors.inc({ upstream: pr.pool!.name, code });
-      pr.log.warn({ code, reason: error.message, server: server.id, headersSent }, 'upstream request failed');
-    }
-    return !headersSent;
+  closesConnections(): boolean {
+    return this.closing || this.retiring;
   }
 
   private tunnel(pr: ProxyRequest, server: UpstreamServer, reply: Reply & { kind: 'upgrade' }, headers: Record<string, string | string[]>): void {
@@ -323,7 +252,7 @@ export class RequestPipeline {
       },
       failed: (error) => {
         this.tunnels.delete(reply.socket);
-        if (this.upstreamFailed(pr, server, error, false)) this.fail(pr, isProxyErrorCode(error.code) ? error.code : 'WEAVER_ERR_UPSTREAM');
+        if (upstreamFailed(this, pr, server, error, false)) this.fail(pr, isProxyErrorCode(error.code) ? error.code : 'WEAVER_ERR_UPSTREAM');
       },
       closed: (bytes) => {
         this.tunnels.delete(reply.socket);
@@ -335,7 +264,7 @@ export class RequestPipeline {
   }
 
   /** An error answer made by Weaver. */
-  private fail(pr: ProxyRequest, code: ProxyErrorCode, status?: number): void {
+  fail(pr: ProxyRequest, code: ProxyErrorCode, status?: number): void {
     const r = errorReply(code, pr.id, status);
     this.local(pr, r.status, r.headers, r.body);
   }
@@ -356,7 +285,7 @@ export class RequestPipeline {
     }
     const { req, res } = reply;
     if (res.headersSent || res.writableEnded) return;
-    if ((this.closing || this.retiring) && !reply.h2) headers.connection = 'close';
+    if (!reply.h2 && this.closesConnections()) headers.connection = 'close';
     if (!req.complete) dropRest(req, res, reply.body, reply.h2);
     try {
       res.writeHead(status, headers);
@@ -373,7 +302,7 @@ export class RequestPipeline {
     res.end(body);
   }
 
-  private crashed(pr: ProxyRequest, err: unknown): void {
+  crashed(pr: ProxyRequest, err: unknown): void {
     pr.log.error({ err }, 'request pipeline failed');
     if (this.gone(pr)) return;
     const reply = this.replies.get(pr)!;
@@ -381,7 +310,7 @@ export class RequestPipeline {
     else this.fail(pr, 'WEAVER_ERR_INTERNAL');
   }
 
-  private gone(pr: ProxyRequest): boolean {
+  gone(pr: ProxyRequest): boolean {
     const reply = this.replies.get(pr)!;
     return pr.finished || (reply.kind === 'upgrade' ? reply.socket.destroyed : reply.res.writableEnded);
   }

@@ -53,7 +53,7 @@ export function upstreamRequestHeaders(input: UpstreamHeaderInput): HeaderMap {
     else out[name] = [prev, value];
   }
   if (teTrailers(input.te)) out.te = 'trailers';
-  Object.assign(out, forwardedHeaders(input.hop, incoming));
+  forwardedHeaders(input.hop, incoming, out);
   out.host = input.hop.host;
   out['x-request-id'] = input.requestId;
   applyOverrides(out, input.overrides);

@@ -49,6 +49,21 @@ t.test('headers that do not arrive within headersTimeout get 408', async (t) => 
   t.match(text, /"code":"WEAVER_ERR_REQUEST_TIMEOUT"/);
 });
 
+t.test('a connection that sends nothing is closed at headersTimeout; one that waits and then sends is served', async (t) => {
+  const fx = await startProxy({ routes: [{ upstream: 'demo' }], upstreams: demo, http: { headersTimeoutMs: 300 } });
+  t.teardown(() => fx.close());
+  const silent = await rawTls(fx.port);
+  const opened = performance.now();
+  const late = await rawTls(fx.port);
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  late.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  const [silentText, lateText] = await Promise.all([readAll(silent), readAll(late)]);
+  const waited = performance.now() - opened;
+  t.equal(silentText, '', 'closed without an answer: it asked nothing');
+  t.ok(waited >= 250 && waited < 5_000, `closed after about headersTimeoutMs (${Math.round(waited)} ms)`);
+  t.match(lateText, /^HTTP\/1\.1 200 /, 'a request sent after a pause inside the timeout is served');
+});
+
 t.test('an HTTP/1.1 request without Host gets 400 JSON', async (t) => {
   const fx = await startProxy({ routes: [{ upstream: 'demo' }], upstreams: demo });
   t.teardown(() => fx.close());

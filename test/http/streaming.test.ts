@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import http from 'node:http';
+import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -203,4 +204,35 @@ t.test('request bodies over maxBodyBytes get 413', async (t) => {
   t.equal(lines().length, 3, 'three access log lines with 413');
   t.equal(fx2.logs.filter((l) => l.msg === 'bad request').length, 0, 'a client that gives up its body is not logged as a bad request');
   t.equal(fx2.logs.filter((l) => l.msg === 'upstream request failed').length, 0, 'a client over the limit is not an upstream error');
+});
+
+t.test('HTTP/2 clients get the upstream response trailers', async (t) => {
+  const origin = http.createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain', trailer: 'x-checksum' });
+    res.write('abc');
+    res.addTrailers({ 'x-checksum': 'c0ffee', connection: 'close' });
+    res.end();
+  });
+  origin.listen(0, '127.0.0.1');
+  await once(origin, 'listening');
+  const fx2 = await startProxy({
+    routes: [{ upstream: 'trailing' }],
+    upstreams: { trailing: { servers: [{ url: `http://127.0.0.1:${(origin.address() as AddressInfo).port}` }] } },
+  });
+  const session = http2.connect(fx2.url, { rejectUnauthorized: false });
+  t.teardown(async () => {
+    session.destroy();
+    await fx2.close();
+    origin.closeAllConnections();
+    origin.close();
+  });
+  const stream = session.request({ ':path': '/' });
+  const chunks: Buffer[] = [];
+  stream.on('data', (c: Buffer) => chunks.push(c));
+  const trailed = once(stream, 'trailers') as Promise<[http2.IncomingHttpHeaders]>;
+  await once(stream, 'end');
+  const [trailers] = await trailed;
+  t.equal(Buffer.concat(chunks).toString(), 'abc');
+  t.equal(trailers['x-checksum'], 'c0ffee', 'the trailer crosses');
+  t.equal(trailers.connection, undefined, 'a connection-specific trailer does not');
 });
