@@ -85,7 +85,7 @@ t.test('plain lists: addresses, prefixes and JA3s, with notes', async (t) => {
 
 t.test('canonical prefixes', async (t) => {
   t.same(parseCidr('2001:0db8:0000:0000:0001:0000:0000:0001/128'), { cidr: '2001:db8::1:0:0:1/128', family: 6 });
-  t.same(parseCidr('::ffff:10.1.2.3'), { cidr: '::ffff:a01:203/128', family: 6 });
+  t.same(parseCidr('::ffff:10.1.2.3'), { cidr: '10.1.2.3/32', family: 4 }, 'an IPv4-mapped address is the IPv4 address, as in the engine');
   t.same(parseCidr('2a0b:4ec7:ffff::/29'), { cidr: '2a0b:4ec0::/29', family: 6 }, 'host bits cleared');
   t.same(parseCidr('::/0'), { cidr: '::/0', family: 6 });
   t.same(parseCidr('1:0:0:1:0:0:0:1'), { cidr: '1:0:0:1::1/128', family: 6 }, 'the longest zero run collapses');
