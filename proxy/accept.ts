@@ -10,25 +10,10 @@ import { Alert, sendAlertAndClose, sendPlainHttpHint } from './handshake/alert.t
 import { tapSocket } from './handshake/packet-tap.ts';
 import { relay } from './handshake/pipe.ts';
 import type { ListenerConfig } from './config/schema.ts';
-import { CONTINUED, type HookRunner, type Outcome } from './hooks/runner.ts';
+import { CONTINUED, type Outcome } from './hooks/runner.ts';
 import type { Runtime } from './runtime.ts';
 
 const HTTP_METHOD = /^(GET|HEAD|POST|PUT|DELETE|OPTIONS|PATCH|CONNECT|TRACE|PRI) /;
-
-const hookedRunners = new WeakMap<HookRunner, boolean>();
-
-/**
- * Whether any plugin has a hook, and so may read `conn.hello` some time during the connection.
- * With none, the hello's bytes are not kept for the connection's life.
- */
-function pluginsSeeConnections(hooks: HookRunner): boolean {
-  let any = hookedRunners.get(hooks);
-  if (any === undefined) {
-    any = Object.values(hooks.phases()).some((names) => names.length > 0);
-    hookedRunners.set(hooks, any);
-  }
-  return any;
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -80,7 +65,8 @@ async function drive(raw: Socket, conn: Connection, listener: ListenerConfig, rt
   } catch (err) {
     return helloFailed(raw, conn, rt, err);
   }
-  if (pluginsSeeConnections(rt.hooks)) conn.setHelloBytes(read.raw, read.arrival);
+  // Only plugins read `conn.hello`: with none, the bytes are not kept for the connection's life.
+  if (rt.hooks.any) conn.setHelloBytes(read.raw, read.arrival);
 
   let outcome: Outcome = CONTINUED;
   if (rt.hooks.has('onClientHello')) {

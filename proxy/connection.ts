@@ -38,6 +38,8 @@ export class Connection implements ConnectionContext {
   error: string | undefined;
   closed = false;
   private cutHandler: ((reason: string) => void) | undefined;
+  /** Plugins' per-connection state (api.connectionState), keyed by the plugin's slot; made on first use. */
+  private states: Map<object, unknown> | undefined;
 
   constructor(socket: Socket, listener: string, log: Logger) {
     this.id = nextId();
@@ -83,6 +85,17 @@ export class Connection implements ConnectionContext {
       }
     }
     return this.helloInfo ?? undefined;
+  }
+
+  /** The state `slot` keeps on this connection, made by `init` on first use. */
+  state<T>(slot: object, init: (conn: ConnectionContext) => T): T {
+    const states = (this.states ??= new Map());
+    let value = states.get(slot) as T | undefined;
+    if (value === undefined) {
+      value = init(this);
+      states.set(slot, value);
+    }
+    return value;
   }
 
   tag(key: string, value: TagValue): void {

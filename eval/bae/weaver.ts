@@ -53,9 +53,10 @@ admin: { address: 127.0.0.1, port: ${adminPort} }
 `.replace('plugins:\n  []', 'plugins: []');
   const file = join(dir, 'weaver.yaml');
   writeFileSync(file, yaml);
-  // BAE_EVAL_NODE_ARGS: extra node flags for the Weaver process (e.g. --cpu-prof to see where time goes).
+  // BAE_EVAL_NODE_ARGS: extra node flags for the Weaver process (e.g. --cpu-prof, --trace-gc to see
+  // where time goes); with them its stdout is shown.
   const nodeArgs = process.env.BAE_EVAL_NODE_ARGS ? process.env.BAE_EVAL_NODE_ARGS.split(' ') : [];
-  const child = spawn(process.execPath, [...nodeArgs, 'bin/weaver', '-c', file], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [...nodeArgs, 'bin/weaver', '-c', file], { cwd: repoRoot, stdio: ['ignore', nodeArgs.length ? 'inherit' : 'ignore', 'inherit'] });
   for (let i = 0; i < 300; i++) {
     if (child.exitCode !== null) throw new Error(`weaver exited with ${child.exitCode}`);
     try {

@@ -142,7 +142,8 @@ export class Engine {
       if (reference) s.drift = orderDrift(s.suites, reference);
     }
     let maxGap = 0;
-    for (const g of hello.arrival.gapsMs) if (g > maxGap) maxGap = g;
+    const gaps = hello.arrival.gapsMs;
+    for (let i = 0; i < gaps.length; i++) if (gaps[i]! > maxGap) maxGap = gaps[i]!;
     const d: Dynamic = {
       reads: hello.arrival.reads,
       maxGapMs: maxGap,
@@ -218,7 +219,7 @@ export class Engine {
     this.decisions.keep(decision, s, d, p.helloLength, raw, forest);
     this.histogram.add(scored.score, this.routing[action]);
     this.pending.scores.add(scored.score);
-    for (const r of decision.reasons) bump(this.pending.signals, r.signal);
+    for (let i = 0; i < decision.reasons.length; i++) bump(this.pending.signals, decision.reasons[i]!.signal);
     return decision;
   }
 

@@ -170,7 +170,8 @@ export function score(input: ScoreInput, o: BaeOptions): Scored {
   let keep = 1;
   let keepEvidence = 1;
   if (!reasons) return { score: 0, evidence: 0, reasons: NO_REASONS };
-  for (const r of reasons) {
+  for (let i = 0; i < reasons.length; i++) {
+    const r = reasons[i]!;
     const weight = HARD.has(r.signal) ? r.weight : r.weight * damp;
     keep *= 1 - weight;
     // The forest's view and the history are not remembered as evidence, or one odd but benign
@@ -178,6 +179,13 @@ export function score(input: ScoreInput, o: BaeOptions): Scored {
     // about the fingerprint, which is looked at again on every handshake.
     if (!NOT_EVIDENCE.has(r.signal)) keepEvidence *= 1 - weight;
   }
-  if (reasons.length > 1) reasons.sort((a, b) => b.weight - a.weight);
+  // Strongest first. A handful at most: an insertion sort, where Array.prototype.sort would
+  // copy them into a work array on every handshake.
+  for (let i = 1; i < reasons.length; i++) {
+    const r = reasons[i]!;
+    let j = i;
+    for (; j > 0 && reasons[j - 1]!.weight < r.weight; j--) reasons[j] = reasons[j - 1]!;
+    reasons[j] = r;
+  }
   return { score: Math.round((1 - keep) * 1000) / 1000, evidence: Math.round((1 - keepEvidence) * 1000) / 1000, reasons };
 }

@@ -161,7 +161,8 @@ export class ShapeCache {
 export function resumption(hello: HelloInfo, s: Shape): 0 | 1 | 2 | 3 {
   if (s.pskExt) return 3;
   if (s.sessionTicketExt) {
-    for (const e of hello.parsed.extensions) if (e.type === EXT_SESSION_TICKET && e.data.length > 0) return 2;
+    const exts = hello.parsed.extensions;
+    for (let i = 0; i < exts.length; i++) if (exts[i]!.type === EXT_SESSION_TICKET && exts[i]!.data.length > 0) return 2;
   }
   // A TLS 1.3 client sends a random session id in compatibility mode: only an older hello's is a resumption.
   if (s.maxVersion <= 3 && hello.parsed.sessionId.length > 0) return 1;

@@ -59,7 +59,7 @@ const norm = (v: number): number => (isGrease(v) ? 0x0a0a : v);
  */
 export function helloShape(h: ClientHello): string {
   let alpnUnits = 0;
-  for (const a of h.alpn) alpnUnits += 1 + a.length;
+  for (let i = 0; i < h.alpn.length; i++) alpnUnits += 1 + h.alpn[i]!.length;
   const need =
     16 + h.ciphers.length + h.compressionMethods.length + h.extensionTypes.length + h.supportedVersions.length + h.supportedGroups.length +
     h.ecPointFormats.length + h.signatureAlgorithms.length + alpnUnits + h.keyShares.length + h.pskKeyExchangeModes.length;
@@ -68,46 +68,65 @@ export function helloShape(h: ClientHello): string {
     scratch = new Uint16Array(SHAPE_MAX);
     scratchBytes = Buffer.from(scratch.buffer);
   }
-  if (h.extensionTypes.length > exts.length) {
-    exts = new Uint16Array(SHAPE_MAX);
-    extsBytes = Buffer.from(exts.buffer);
-  }
+  // Runs on every hello a plugin reads: indexed loops and no closure or typed-array view, so
+  // nothing is allocated but the key itself.
   const s = scratch;
   let n = 0;
-  const list = (values: readonly number[]): void => {
-    s[n++] = values.length;
-    for (let i = 0; i < values.length; i++) s[n++] = norm(values[i]!);
-  };
   s[n++] = h.transport === 'quic' ? 1 : 0;
   s[n++] = h.helloVersion;
-  list(h.ciphers);
-  list(h.compressionMethods);
-  const ne = h.extensionTypes.length;
-  for (let i = 0; i < ne; i++) exts[i] = norm(h.extensionTypes[i]!);
-  exts.subarray(0, ne).sort();
-  s[n++] = ne;
-  s.set(exts.subarray(0, ne), n);
-  n += ne;
-  list(h.supportedVersions);
-  list(h.supportedGroups);
-  list(h.ecPointFormats);
-  list(h.signatureAlgorithms);
+  n = putList(s, n, h.ciphers);
+  n = putList(s, n, h.compressionMethods);
+  n = putSortedExtensions(s, n, h.extensionTypes);
+  n = putList(s, n, h.supportedVersions);
+  n = putList(s, n, h.supportedGroups);
+  n = putList(s, n, h.ecPointFormats);
+  n = putList(s, n, h.signatureAlgorithms);
   s[n++] = h.alpn.length;
-  for (const a of h.alpn) {
+  for (let k = 0; k < h.alpn.length; k++) {
+    const a = h.alpn[k]!;
     s[n++] = a.length;
     for (let i = 0; i < a.length; i++) s[n++] = a.charCodeAt(i);
   }
   s[n++] = h.sni === undefined ? 0 : 1;
   s[n++] = h.keyShares.length;
-  for (const k of h.keyShares) s[n++] = norm(k.group);
-  list(h.pskKeyExchangeModes);
+  for (let i = 0; i < h.keyShares.length; i++) s[n++] = norm(h.keyShares[i]!.group);
+  n = putList(s, n, h.pskKeyExchangeModes);
   return asKey(scratchBytes, n);
+}
+
+function putList(s: Uint16Array, n: number, values: readonly number[]): number {
+  s[n++] = values.length;
+  for (let i = 0; i < values.length; i++) s[n++] = norm(values[i]!);
+  return n;
+}
+
+/** The extension types, GREASE normalised, in ascending order (insertion sort for the usual ~15). */
+function putSortedExtensions(s: Uint16Array, n: number, types: readonly number[]): number {
+  s[n++] = types.length;
+  const start = n;
+  if (types.length > 64) {
+    for (let i = 0; i < types.length; i++) s[n++] = norm(types[i]!);
+    s.subarray(start, n).sort();
+    return n;
+  }
+  for (let i = 0; i < types.length; i++) {
+    const v = norm(types[i]!);
+    let j = n++;
+    for (; j > start && s[j - 1]! > v; j--) s[j] = s[j - 1]!;
+    s[j] = v;
+  }
+  return n;
 }
 
 /** The non-GREASE extension types in wire order (appended to the shape for JA3 and JA4_o). */
 function extensionOrder(h: ClientHello): string {
+  const types = h.extensionTypes;
+  if (types.length > exts.length) {
+    exts = new Uint16Array(SHAPE_MAX);
+    extsBytes = Buffer.from(exts.buffer);
+  }
   let n = 0;
-  for (const t of h.extensionTypes) if (!isGrease(t)) exts[n++] = t;
+  for (let i = 0; i < types.length; i++) if (!isGrease(types[i]!)) exts[n++] = types[i]!;
   return asKey(extsBytes, n);
 }
 

@@ -91,6 +91,8 @@ function withinBudget(owner: HookOwner, phase: string, pending: PromiseLike<unkn
 export class HookRunner {
   private readonly entries: Record<PhaseName, Entry[]>;
   private readonly report: FailureReporter;
+  /** Whether any plugin registered any phase (with none, nothing may ever read `conn.hello`). */
+  readonly any: boolean;
 
   constructor(plugins: ReadonlyArray<{ owner: HookOwner; hooks: PluginHooks }>, report: FailureReporter) {
     this.report = report;
@@ -101,6 +103,7 @@ export class HookRunner {
         if (typeof fn === 'function') this.entries[phase].push({ owner, fn: fn.bind(hooks) as Entry['fn'] });
       }
     }
+    this.any = PHASES.some((p) => this.entries[p].length > 0);
   }
 
   has(phase: PhaseName): boolean {

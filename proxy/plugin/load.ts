@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { Value } from '@sinclair/typebox/value';
 import type { Logger } from 'pino';
 import { PluginError } from '../errors.ts';
+import { Connection } from '../connection.ts';
 import type { PluginEntryConfig } from '../config/schema.ts';
 import type { HookOwner } from '../hooks/runner.ts';
 import type { AdminRoutes } from '../admin/routes.ts';
@@ -114,8 +115,13 @@ async function setupPlugin(entry: PluginEntryConfig, resolved: ResolvedPlugin, h
       },
     },
     connectionState<T extends object>(init: (conn: ConnectionContext) => T) {
+      // On the core's connections the state lives in the connection itself: a WeakMap entry per
+      // connection costs several times more, most of it in the GC (ephemerons). The WeakMap is for
+      // contexts the core did not make.
+      const key = {};
       const slots = new WeakMap<ConnectionContext, T>();
       return (conn: ConnectionContext): T => {
+        if (conn instanceof Connection) return conn.state(key, init);
         let slot = slots.get(conn);
         if (slot === undefined) {
           slot = init(conn);
