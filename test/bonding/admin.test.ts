@@ -3,17 +3,14 @@
 // kept-alive bonded streams; per-channel Prometheus metrics.
 import t from 'tap';
 import { request } from 'undici';
-import { BLOB_SHA, admin, channelsUp, client, freePort, sessions, sha256, startEdge, startEndpoint, startOrigin, type SessionView } from './support.ts';
+import { BLOB_SHA, admin, channelsUp, client, freePort, sessions, sha256, startEdge, startEndpoint, startOrigin, type SessionView, twoChannels, twoListens } from './support.ts';
 
 const origin = await startOrigin(t);
 const port = await freePort('127.0.0.2');
-const endpoint = await startEndpoint(t, { listen: [`127.0.0.2:${port}`, `127.0.0.3:${port}`], allow: [`127.0.0.1:${origin.port}`] });
+const endpoint = await startEndpoint(t, { listen: twoListens(port), allow: [`127.0.0.1:${origin.port}`] });
 const edge = await startEdge(t, {
   originPort: origin.port,
-  channels: [
-    { name: 'a', remote: `127.0.0.2:${port}` },
-    { name: 'b', remote: `127.0.0.3:${port}` },
-  ],
+  channels: twoChannels(port),
 });
 await channelsUp(edge, 2);
 const c = client(t, edge);

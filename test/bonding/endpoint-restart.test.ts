@@ -1,19 +1,16 @@
 // The endpoint restarts: the edge's channels fail, redial, are told the session is unknown, and
 // the edge starts a new session on its own; requests work again without touching the edge.
 import t from 'tap';
-import { BLOB_SHA, channelsUp, client, freePort, sessions, sha256, startEdge, startEndpoint, startOrigin, until } from './support.ts';
+import { BLOB_SHA, channelsUp, client, freePort, sessions, sha256, startEdge, startEndpoint, startOrigin, until, twoChannels, twoListens } from './support.ts';
 
 t.test('edge recovers from an endpoint restart', async (t) => {
   const origin = await startOrigin(t);
   const port = await freePort('127.0.0.2');
-  const opts = { listen: [`127.0.0.2:${port}`, `127.0.0.3:${port}`], allow: [`127.0.0.1:${origin.port}`] };
+  const opts = { listen: twoListens(port), allow: [`127.0.0.1:${origin.port}`] };
   const first = await startEndpoint(t, opts);
   const edge = await startEdge(t, {
     originPort: origin.port,
-    channels: [
-      { name: 'a', remote: `127.0.0.2:${port}` },
-      { name: 'b', remote: `127.0.0.3:${port}` },
-    ],
+    channels: twoChannels(port),
   });
   await channelsUp(edge, 2);
   const c = client(t, edge);

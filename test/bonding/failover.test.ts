@@ -4,11 +4,11 @@
 import t, { type Test } from 'tap';
 import { request } from 'undici';
 import { Relay } from './relay.ts';
-import { BLOB, BLOB_SHA, channelsUp, client, freePort, sessions, sha256, startEdge, startEndpoint, startOrigin, until } from './support.ts';
+import { BLOB, BLOB_SHA, channelsUp, client, freePort, sessions, sha256, startEdge, startEndpoint, startOrigin, until, twoListens } from './support.ts';
 
 const origin = await startOrigin(t);
 const port = await freePort('127.0.0.2');
-const endpoint = await startEndpoint(t, { listen: [`127.0.0.2:${port}`, `127.0.0.3:${port}`], allow: [`127.0.0.1:${origin.port}`] });
+const endpoint = await startEndpoint(t, { listen: twoListens(port), allow: [`127.0.0.1:${origin.port}`] });
 
 /** Small windows: most of the body waits at the endpoint, so the dead path has frames in flight. */
 async function pair(t: Test) {

@@ -9,12 +9,12 @@ import { request } from 'undici';
 import { ALPN, joinProof } from '../../plugins/bonding-upstream/hello.ts';
 import * as F from '../../plugins/bonding-upstream/frames.ts';
 import { startWeaver } from '../support/weaver-harness.ts';
-import { channelsUp, client, freePort, sessions, startEdge, startEndpoint, startOrigin, testCerts, until } from './support.ts';
+import { channelsUp, client, freePort, sessions, startEdge, startEndpoint, startOrigin, testCerts, until, twoListens } from './support.ts';
 
 const origin = await startOrigin(t);
 const other = await startOrigin(t);
 const port = await freePort('127.0.0.2');
-const endpoint = await startEndpoint(t, { listen: [`127.0.0.2:${port}`, `127.0.0.3:${port}`], allow: [`127.0.0.1:${origin.port}`] });
+const endpoint = await startEndpoint(t, { listen: twoListens(port), allow: [`127.0.0.1:${origin.port}`] });
 const certs = testCerts();
 const channels = [
   { name: 'a', remote: `127.0.0.2:${port}` },

@@ -4,19 +4,16 @@
 // gets every byte intact.
 import t from 'tap';
 import { request } from 'undici';
-import { BLOB, BLOB_SHA, channelsUp, client, freePort, sessions, sha256, startEdge, startEndpoint, startOrigin } from './support.ts';
+import { BLOB, BLOB_SHA, channelsUp, client, freePort, sessions, sha256, startEdge, startEndpoint, startOrigin, twoChannels, twoListens } from './support.ts';
 
 const WINDOW = 262_144;
 const origin = await startOrigin(t);
 const port = await freePort('127.0.0.2');
-const endpoint = await startEndpoint(t, { listen: [`127.0.0.2:${port}`, `127.0.0.3:${port}`], allow: [`127.0.0.1:${origin.port}`] });
+const endpoint = await startEndpoint(t, { listen: twoListens(port), allow: [`127.0.0.1:${origin.port}`] });
 const edge = await startEdge(t, {
   originPort: origin.port,
   sessionExtra: `            streamWindowBytes: ${WINDOW}\n            sessionWindowBytes: ${4 * WINDOW}`,
-  channels: [
-    { name: 'a', remote: `127.0.0.2:${port}` },
-    { name: 'b', remote: `127.0.0.3:${port}` },
-  ],
+  channels: twoChannels(port),
 });
 await channelsUp(edge, 2);
 

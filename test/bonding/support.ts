@@ -99,6 +99,13 @@ export interface EndpointOpts {
   extra?: string;
 }
 
+/** The usual bed: two paths, 127.0.0.2 and 127.0.0.3, the endpoint on the same port on both. */
+export const twoListens = (port: number): string[] => [`127.0.0.2:${port}`, `127.0.0.3:${port}`];
+export const twoChannels = (port: number): Array<{ name: string; remote: string }> => [
+  { name: 'a', remote: `127.0.0.2:${port}` },
+  { name: 'b', remote: `127.0.0.3:${port}` },
+];
+
 export async function startEndpoint(t: Test, o: EndpointOpts): Promise<Harness> {
   const c = testCerts();
   const h = await startWeaver(`
