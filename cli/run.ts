@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import { checkConfigText } from '../proxy/config/check.ts';
-import { loadConfigFile, readConfigFile, type LoadedConfig } from '../proxy/config/load.ts';
+import { loadConfigText, readConfigFile, type LoadedConfig } from '../proxy/config/load.ts';
 import { ClusterPrimary } from '../proxy/cluster/primary.ts';
 import { runWorker } from '../proxy/cluster/worker.ts';
 import { ConfigError, WeaverError } from '../proxy/errors.ts';
@@ -18,7 +18,7 @@ import type { WeaverConfig } from '../proxy/config/schema.ts';
 /** How long a stopped process may take to let go of its last handles before it is made to exit. */
 const EXIT_GRACE_MS = 1_000;
 
-export function workerCount(workers: WeaverConfig['workers']): number {
+function workerCount(workers: WeaverConfig['workers']): number {
   return workers === 'auto' ? availableParallelism() : workers;
 }
 
@@ -30,9 +30,11 @@ export async function runCommand(args: string[]): Promise<number> {
   });
   try {
     if (cluster.isWorker) return await asWorker();
-    const loaded = await loadConfigFile(values.config!);
+    const file = values.config!;
+    const text = await readConfigFile(file);
+    const loaded = loadConfigText(text, file);
     const workers = workerCount(loaded.config.workers);
-    return workers === 1 ? await single(loaded) : await primary(values.config!, workers);
+    return workers === 1 ? await single(loaded) : await primary(text, file, workers);
   } catch (err) {
     if (err instanceof ConfigError) process.stderr.write(`weaver: invalid configuration\n${err.message}\n`);
     else if (err instanceof WeaverError) process.stderr.write(`weaver: ${err.code}: ${err.message}\n`);
@@ -85,8 +87,8 @@ async function single(loaded: LoadedConfig): Promise<number> {
   return onStopSignals(weaver.log, () => weaver.stop());
 }
 
-async function primary(file: string, workers: number): Promise<number> {
-  const text = await readConfigFile(file);
+/** `text` is the file's, as read once: the primary checks it (plugins, certificates) and hands it to the workers. */
+async function primary(text: string, file: string, workers: number): Promise<number> {
   const checked = await checkConfigText(text, file);
   if (!checked.ok) throw new ConfigError(checked.issues);
   const log = createLogger(checked.loaded.config.log.level);

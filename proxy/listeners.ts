@@ -30,10 +30,6 @@ export interface PreparedListeners {
   abort(): Promise<void>;
 }
 
-function bindKey(c: ListenerConfig): string {
-  return `${c.address}|${c.port}`;
-}
-
 function sameBind(a: ListenerConfig, b: ListenerConfig): boolean {
   return a.address === b.address && a.port === b.port;
 }
@@ -73,7 +69,7 @@ export class ListenerSet {
       const byName = free.get(config.name);
       let match = byName && sameBind(byName.config, config) ? config.name : undefined;
       if (match === undefined && config.port !== 0) {
-        match = [...free.entries()].find(([, r]) => bindKey(r.config) === bindKey(config))?.[0];
+        match = [...free.entries()].find(([, r]) => sameBind(r.config, config))?.[0];
       }
       if (match === undefined) {
         toStart.push(config);

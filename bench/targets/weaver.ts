@@ -4,7 +4,7 @@
 // full handshakes, and h2load would otherwise resume.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startPinned, TARGET_CORE } from '../lib/proc.ts';
+import { startNode } from './node-script.ts';
 import type { BenchContext, Target } from './types.ts';
 
 export function weaverConfig(ctx: BenchContext, port: number, name: string): string {
@@ -57,10 +57,6 @@ export const weaver: Target = {
   unavailable: () => undefined,
   start(ctx, port) {
     const config = weaverConfig(ctx, port, 'weaver');
-    return startPinned('weaver', TARGET_CORE, ctx.node, [join(ctx.repo, 'bin/weaver'), '-c', config], {
-      logFile: join(ctx.work, 'weaver.log'),
-      cwd: ctx.repo,
-      env: { ...process.env, NODE_ENV: 'production' },
-    });
+    return startNode(ctx, 'weaver', [join(ctx.repo, 'bin/weaver'), '-c', config]);
   },
 };

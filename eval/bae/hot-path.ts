@@ -13,7 +13,7 @@ import { Engine, type ConnState } from '../../plugins/bae/engine.ts';
 import { FingerprintLists } from '../../plugins/bae/lists.ts';
 import { BaeOptions } from '../../plugins/bae/options.ts';
 import { createTelemetry } from '../../plugins/bae/telemetry.ts';
-import { sharedData } from './weaver.ts';
+import { sharedDataPath } from '../../test/support/shared-data.ts';
 import type { PluginMetrics } from 'weaver';
 
 const hello: Buffer = await new Promise((resolve) => {
@@ -43,7 +43,7 @@ function stage(name: string, fn: (i: number) => unknown): void {
 const o = Value.Default(BaeOptions, { lists: [], observeOnly: true, threshold: 0.99, rejectThreshold: 0.99, model: { minSamples: 300 } }) as BaeOptions;
 const lists = new FingerprintLists();
 for (const f of ['ja3/sslbl_ja3_fingerprints.csv', 'ja3/salesforce_osx-nix-ja3.csv', 'ja3/trisul_ja3fingerprint.jsonl', 'ja4/ja4plus-mapping.csv', 'ja4/ja4db_verified.json']) {
-  lists.load({ file: sharedData(f) }, '/');
+  lists.load({ file: sharedDataPath(f) }, '/');
 }
 const noop = (): void => undefined;
 const metric = { inc: noop, set: noop, observe: noop };

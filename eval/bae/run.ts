@@ -11,12 +11,13 @@ import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { startDemoOrigin } from '../../proxy/demo-origin.ts';
+import { sharedDataPath } from '../../test/support/shared-data.ts';
 import { atThreshold, auroc, detectionAtFp, type Scored } from './stats.ts';
 import { ATTACKS, attackEpisodes, benignEpisodes, rand, type Episode, type Kind } from './traffic.ts';
-import { repoRoot, sharedData, startWeaver } from './weaver.ts';
+import { repoRoot, startWeaver } from './weaver.ts';
 
 const THRESHOLD = 0.6;
-const lists = ['ja3/sslbl_ja3_fingerprints.csv', 'ja3/salesforce_osx-nix-ja3.csv', 'ja3/trisul_ja3fingerprint.jsonl', 'ja4/ja4plus-mapping.csv', 'ja4/ja4db_verified.json'].map(sharedData);
+const lists = ['ja3/sslbl_ja3_fingerprints.csv', 'ja3/salesforce_osx-nix-ja3.csv', 'ja3/trisul_ja3fingerprint.jsonl', 'ja4/ja4plus-mapping.csv', 'ja4/ja4db_verified.json'].map(sharedDataPath);
 // The detection run retrains every 5 s so the short replay sees a model trained on it; the cost
 // run keeps the default (60 s), as a deployment would.
 const baeOptions = (extra = '', threshold = THRESHOLD, retrainMs = 5_000) =>

@@ -35,8 +35,7 @@ export function detectionAtFp(rows: readonly Scored[], fpBudget: number): { tpr:
   const pos = rows.filter((r) => r.attack).map((r) => r.score);
   const allowed = Math.floor(neg.length * fpBudget);
   // Flag scores strictly above the (allowed+1)-th highest benign score.
-  const cut = neg[allowed] ?? -Infinity;
-  const threshold = cut;
+  const threshold = neg[allowed] ?? -Infinity;
   const tp = pos.filter((s) => s > threshold).length;
   const fp = neg.filter((s) => s > threshold).length;
   return { tpr: pos.length ? tp / pos.length : NaN, fpr: neg.length ? fp / neg.length : NaN, threshold };

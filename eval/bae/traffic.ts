@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { Agent, request } from 'undici';
 import { browserHello, botHello, helloFromJa3, libraryHellos, scannerHello, withRandom } from '../../test/bae/hellos.ts';
 import { sendHello } from '../../test/bae/support.ts';
-import { sharedData } from './weaver.ts';
+import { sharedDataPath } from '../../test/support/shared-data.ts';
 
 const run = promisify(execFile);
 
@@ -66,7 +66,7 @@ async function visits(connectionsPerVisit: () => Promise<void>[], count: number)
 
 export function benignEpisodes(): Episode[] {
   const out: Episode[] = [];
-  const browsers = readdirSync(sharedData('browser_clienthello')).filter((f) => f.endsWith('.yaml'));
+  const browsers = readdirSync(sharedDataPath('browser_clienthello')).filter((f) => f.endsWith('.yaml'));
   for (const file of browsers) {
     for (let p = 0; p < 4; p++) {
       const src = source();
@@ -180,7 +180,7 @@ export function attackEpisodes(): Episode[] {
     },
   });
   // Malware stacks, rebuilt from the JA3 strings trisul lists as malware.
-  const malware = readFileSync(sharedData('ja3/trisul_ja3fingerprint.jsonl'), 'utf8')
+  const malware = readFileSync(sharedDataPath('ja3/trisul_ja3fingerprint.jsonl'), 'utf8')
     .split('\n')
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as { desc: string; ja3_str: string })

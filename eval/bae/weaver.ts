@@ -2,21 +2,12 @@
 // share an event loop with the client), on free loopback ports, and stops it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../test/ops/weaver-process.ts';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-export const sharedData = (rel: string): string => fileURLToPath(new URL(`../../../shared/data/${rel}`, import.meta.url));
-
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 export interface Running {
   port: number;

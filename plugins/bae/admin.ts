@@ -13,7 +13,7 @@ import type { AdminResponse, PluginApi } from 'weaver';
 import type { Engine } from './engine.ts';
 import type { BaeOptions } from './options.ts';
 import { saveLabel } from './persist.ts';
-import { describeProfile } from './profiles.ts';
+import { describeProfile, LABEL_NAMES } from './profiles.ts';
 
 function limit(q: URLSearchParams, def: number, max: number): number {
   const n = Number(q.get('limit') ?? def);
@@ -37,7 +37,7 @@ export function mountAdmin(api: PluginApi<BaeOptions>, engine: Engine): void {
       body: {
         address: addr,
         thresholds: { threshold: o.threshold, rejectThreshold: o.rejectThreshold, strictPool: o.strictPool, observeOnly: o.observeOnly },
-        label: ['none', 'good', 'bad'][engine.label('addr', addr)],
+        label: LABEL_NAMES[engine.label('addr', addr)],
         profile: profile ? describeProfile(profile) : null,
         fingerprints: clients,
         lastDecision: last ?? null,
@@ -72,7 +72,7 @@ export function mountAdmin(api: PluginApi<BaeOptions>, engine: Engine): void {
 
   api.admin.route('GET', '/fingerprints', (req) => {
     const now = Date.now();
-    const top = engine.prints.top(limit(req.query, 50, 1_000), now).map((s) => ({ ...s, list: engine.lists.lookup(s.ja4) ?? null, label: ['none', 'good', 'bad'][engine.label('ja4', s.ja4)] }));
+    const top = engine.prints.top(limit(req.query, 50, 1_000), now).map((s) => ({ ...s, list: engine.lists.lookup(s.ja4) ?? null, label: LABEL_NAMES[engine.label('ja4', s.ja4)] }));
     return { body: { fingerprints: engine.prints.size, top } };
   });
 

@@ -15,7 +15,7 @@ import { Labels, type Label, type LabelKind } from './labels.ts';
 import { AnomalyModel, type TrainingReason } from './model.ts';
 import { Training } from './training.ts';
 import type { BaeOptions } from './options.ts';
-import { bumpBurst, bumpRate, CLASS_NAMES, hash31, nowS, ProfileTable, recentPeak, recordScore, type Profile, type ProfileClass } from './profiles.ts';
+import { bumpBurst, bumpRate, CLASS_NAMES, hash31, LABEL_NAMES, nowS, ProfileTable, recentPeak, recordScore, type ProfileClass } from './profiles.ts';
 import { byteEntropy, RandomTracker, timeLikePrefix } from './randomness.ts';
 import { score, type ScoreInput } from './scoring.ts';
 import { ServerReputation } from './selection.ts';
@@ -199,7 +199,7 @@ export class Engine {
     state.stack = s.stack;
     state.score = scored.score;
     state.action = action;
-    state.cls = this.classOf(c);
+    state.cls = CLASS_NAMES[c.cls] ?? 'unknown';
     state.uaChecked = c.uaMismatch > 0;
     state.resumption = d.resumption;
     const decision: Decision = {
@@ -231,10 +231,6 @@ export class Engine {
   record(d: Decision): void {
     this.decisions.add(d);
     bump(this.pending.decisions, d.phase === 'hello' ? HELLO[d.action] : `${d.phase}:${d.action}`);
-  }
-
-  private classOf(c: Profile): ProfileClass {
-    return CLASS_NAMES[c.cls] ?? 'unknown';
   }
 
   /** A later decision on this connection (after the handshake, at a request), recorded when it is not `primary`. */
@@ -372,11 +368,12 @@ export class Engine {
   /** Applies a feedback label; returns what it changed. */
   feedback(kind: LabelKind, value: string, label: 'good' | 'bad' | 'none'): Record<string, unknown> {
     const before = this.label(kind, value);
-    this.labels.set(kind, value, label === 'good' ? 1 : label === 'bad' ? 2 : 0);
+    const code = LABEL_NAMES.indexOf(label) as Label;
+    this.labels.set(kind, value, code);
     if (kind === 'addr') {
       const p = this.addresses.peek(value);
       if (p) {
-        p.label = label === 'good' ? 1 : label === 'bad' ? 2 : 0;
+        p.label = code;
         // A verdict from an operator replaces what the profile remembered of its scores.
         if (label === 'good') p.peak = 0;
         this.addresses.markChanged(value);
@@ -393,14 +390,7 @@ export class Engine {
       }
     }
     this.training.soon('feedback');
-    return { key: `${kind}:${value}`, before: ['none', 'good', 'bad'][before], after: label };
-  }
-
-  decideTags(conn: ConnectionContext, d: Decision): void {
-    conn.tag('bae.score', d.score);
-    conn.tag('bae.action', d.action);
-    const r = d.reasons;
-    if (r.length > 0) conn.tag('bae.reasons', r.length === 1 ? r[0]!.signal : r.slice(0, 3).map((x) => x.signal).join(','));
+    return { key: `${kind}:${value}`, before: LABEL_NAMES[before], after: label };
   }
 }
 

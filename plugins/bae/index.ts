@@ -4,7 +4,7 @@
 // is. See docs/plugins/bae.md.
 import { decide, definePlugin, PluginError, type ConnectionContext } from 'weaver';
 import { mountAdmin } from './admin.ts';
-import { Engine, type ConnState } from './engine.ts';
+import { Engine, type ConnState, type Decision } from './engine.ts';
 import { FingerprintLists } from './lists.ts';
 import { BaeOptions } from './options.ts';
 import { restore, save } from './persist.ts';
@@ -73,7 +73,7 @@ export default definePlugin({
     return {
       onClientHello(conn, hello) {
         const d = engine.analyze(conn, hello, slot(conn));
-        engine.decideTags(conn, d);
+        tagDecision(conn, d);
         if (o.observeOnly || d.action === 'primary') return;
         const why = d.reasons.slice(0, 3).map((r) => r.signal).join(', ');
         if (d.action === 'reject') return decide.reject(`bae: score ${d.score} (${why})`);
@@ -106,3 +106,10 @@ export default definePlugin({
     };
   },
 });
+
+function tagDecision(conn: ConnectionContext, d: Decision): void {
+  conn.tag('bae.score', d.score);
+  conn.tag('bae.action', d.action);
+  const r = d.reasons;
+  if (r.length > 0) conn.tag('bae.reasons', r.length === 1 ? r[0]!.signal : r.slice(0, 3).map((x) => x.signal).join(','));
+}

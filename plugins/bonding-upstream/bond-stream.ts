@@ -121,10 +121,10 @@ export class BondStream extends Duplex {
     return (this.queuedBytes > 0 && this.peerLimit > this.sentOffset) || (this.ending && !this.finSent && this.queuedBytes === 0);
   }
 
-  /** In-order bytes from the reassembly. */
-  deliver(b: Buffer): void {
+  /** In-order bytes from the reassembly (bound once: it is handed over for every DATA frame). */
+  readonly deliver = (b: Buffer): void => {
     this.push(b);
-  }
+  };
 
   /** The peer's FIN was reached: no more bytes will come. */
   endReceive(): void {

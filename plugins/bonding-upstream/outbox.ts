@@ -18,17 +18,17 @@ export class Outbox {
   /** A new frame: sent on `path` now, or queued until one is usable. */
   add(seq: number, head: Buffer, payload: Buffer | undefined, data: number, path: Path | undefined, owner?: OutFrame['owner']): void {
     const f: OutFrame = { seq, head, payload, size: head.length + (payload?.length ?? 0), data, path: undefined, sentAt: 0, queued: false, acked: false, sends: 0, owner };
+    const now = performance.now();
     if (owner) {
       owner.unacked++;
-      owner.movedAt = performance.now();
+      owner.movedAt = now;
     }
     this.unacked.set(seq, f);
-    if (path) this.transmit(f, path);
+    if (path) this.transmit(f, path, now);
     else this.requeue([f]);
   }
 
-  transmit(f: OutFrame, p: Path): void {
-    const now = performance.now();
+  transmit(f: OutFrame, p: Path, now = performance.now()): void {
     f.sentAt = now;
     f.sends++;
     if (f.sends > 1) p.retransmittedBytes += f.size;

@@ -77,7 +77,6 @@ export class Path {
   upSince = 0;
 
   srtt = 0;
-  rttvar = 0;
   minRtt = Infinity;
   jitter = 0;
   private lastRtt = 0;
@@ -197,11 +196,8 @@ export class Path {
     this.record(true);
     const rtt = now - sentAt;
     this.rtoSample(rtt);
-    if (this.srtt === 0) {
-      this.srtt = rtt;
-      this.rttvar = rtt / 2;
-    } else {
-      this.rttvar += (Math.abs(this.srtt - rtt) - this.rttvar) / 4;
+    if (this.srtt === 0) this.srtt = rtt;
+    else {
       this.srtt += (rtt - this.srtt) / 8;
       this.jitter += (Math.abs(rtt - this.lastRtt) - this.jitter) / 16;
     }

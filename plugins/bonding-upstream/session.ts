@@ -253,7 +253,7 @@ export class Session implements StreamOwner {
     path.receivedBytes += F.HEADER + f.body.length;
     try {
       if (F.isReliable(f.type)) {
-        if (this.acks.received(F.readSeq(f.body), f.body.length)) this.onReliable(f.type, f.body);
+        if (this.acks.received(F.readSeq(f.body), f.body.length)) this.onReliable(f.type, f.body, now);
         return;
       }
       switch (f.type) {
@@ -277,12 +277,12 @@ export class Session implements StreamOwner {
     }
   }
 
-  private onReliable(type: number, body: Buffer): void {
+  private onReliable(type: number, body: Buffer, now: number): void {
     const id = type === F.T.SETTINGS ? 0 : body.readUInt32BE(6);
     switch (type) {
       case F.T.DATA:
       case F.T.FIN:
-        return this.onData(id, body.readUIntBE(10, 6), body.subarray(F.DATA_PREFIX), type === F.T.FIN);
+        return this.onData(id, body.readUIntBE(10, 6), body.subarray(F.DATA_PREFIX), type === F.T.FIN, now);
       case F.T.WINDOW: {
         const limit = body.readUIntBE(10, 6);
         if (id === 0) this.credit.raise(limit);
@@ -308,23 +308,33 @@ export class Session implements StreamOwner {
     }
   }
 
-  private onData(id: number, offset: number, payload: Buffer, fin: boolean): void {
+  private onData(id: number, offset: number, payload: Buffer, fin: boolean, now: number): void {
     const s = this.streams.get(id);
     if (!s) return;
-    const fresh = s.rx.insert(offset, payload, fin, s.rxLimit, (b) => s.deliver(b));
+    const fresh = s.rx.insert(offset, payload, fin, s.rxLimit, s.deliver);
     if (fresh < 0 || !this.credit.receive(fresh)) {
       s.destroy(new StreamError('WEAVER_ERR_BOND_FLOW_CONTROL', 'peer sent past its credit'));
       return;
     }
-    if (fresh > 0) s.movedAt = performance.now();
+    if (fresh > 0) s.movedAt = now;
     s.rxFresh += fresh;
     if (s.rx.complete) s.endReceive();
   }
 
   /** On the two paths heard from most recently: one blackholed path cannot hold every ack back. */
   private sendAck(frame: Buffer): void {
-    const live = this.paths.filter((p) => p.channel !== undefined).sort((a, b) => b.lastHeard - a.lastHeard);
-    for (const p of live.slice(0, 2)) p.channel!.send(frame);
+    // The two latest-heard live paths, ties in path order, without sorting a copy per ack.
+    let first: Path | undefined;
+    let second: Path | undefined;
+    for (const p of this.paths) {
+      if (p.channel === undefined) continue;
+      if (first === undefined || p.lastHeard > first.lastHeard) {
+        second = first;
+        first = p;
+      } else if (second === undefined || p.lastHeard > second.lastHeard) second = p;
+    }
+    first?.channel!.send(frame);
+    second?.channel!.send(frame);
   }
 
   // ---- monitoring

@@ -111,17 +111,7 @@ export class PolicyEngine {
     const entry: Entry = { kind, value, origin, addedAt: now };
     seg.entries.set(key, entry);
     seg.counts[kind]++;
-    this.changed();
-    if (kind === 'cidr') {
-      this.trie.insert(parsePrefix(value)!, seg);
-      this.addressVersion = ++addressVersions;
-    } else {
-      const map = this.names[kind];
-      const k = nameKey(kind, value);
-      const list = map.get(k);
-      if (list) list.push(seg);
-      else map.set(k, [seg]);
-    }
+    this.index(seg, kind, value, true);
     return entry;
   }
 
@@ -132,18 +122,30 @@ export class PolicyEngine {
     if (!entry) return undefined;
     seg.entries.delete(key);
     seg.counts[kind]--;
+    this.index(seg, kind, value, false);
+    return entry;
+  }
+
+  /** Puts a segment's (normalized) entry into, or takes it out of, the trie or its name map. */
+  private index(seg: Segment, kind: EntryKind, value: string, add: boolean): void {
     this.changed();
     if (kind === 'cidr') {
-      this.trie.remove(parsePrefix(value)!, seg);
+      const prefix = parsePrefix(value)!;
+      if (add) this.trie.insert(prefix, seg);
+      else this.trie.remove(prefix, seg);
       this.addressVersion = ++addressVersions;
-    } else {
-      const map = this.names[kind];
-      const k = nameKey(kind, value);
-      const list = map.get(k)!;
-      list.splice(list.indexOf(seg), 1);
-      if (list.length === 0) map.delete(k);
+      return;
     }
-    return entry;
+    const map = this.names[kind];
+    const k = nameKey(kind, value);
+    const list = map.get(k);
+    if (add) {
+      if (list) list.push(seg);
+      else map.set(k, [seg]);
+    } else {
+      list!.splice(list!.indexOf(seg), 1);
+      if (list!.length === 0) map.delete(k);
+    }
   }
 
   addRule(rule: Rule): void {

@@ -153,19 +153,19 @@ export class LazyHelloInfo implements HelloInfo {
     return (this.shapeKey ??= helloShape(this.parsed));
   }
   private get j3(): Ja3 {
-    if (this.ja3s) return this.ja3s;
-    const key = this.shape;
-    return (this.ja3s = key === '' ? ja3(this.parsed) : ja3Memo.get(key + extensionOrder(this.parsed), () => ja3(this.parsed)));
+    return (this.ja3s ??= this.memoised(ja3Memo, true, ja3));
   }
   private get j4(): Ja4 {
-    if (this.ja4s) return this.ja4s;
-    const key = this.shape;
-    return (this.ja4s = key === '' ? ja4Sorted(this.parsed) : ja4Memo.get(key, () => ja4Sorted(this.parsed)));
+    return (this.ja4s ??= this.memoised(ja4Memo, false, ja4Sorted));
   }
   private get j4o(): Ja4o {
-    if (this.ja4os) return this.ja4os;
+    return (this.ja4os ??= this.memoised(ja4oMemo, true, ja4Original));
+  }
+  /** `make(parsed)` from the memo, keyed on the shape (plus the extension order when `ordered`). */
+  private memoised<V>(memo: Memo<V>, ordered: boolean, make: (h: ClientHello) => V): V {
     const key = this.shape;
-    return (this.ja4os = key === '' ? ja4Original(this.parsed) : ja4oMemo.get(key + extensionOrder(this.parsed), () => ja4Original(this.parsed)));
+    if (key === '') return make(this.parsed);
+    return memo.get(ordered ? key + extensionOrder(this.parsed) : key, () => make(this.parsed));
   }
   get ja3(): string {
     return this.j3.ja3;

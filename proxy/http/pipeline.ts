@@ -144,7 +144,7 @@ export class RequestPipeline implements ForwardingOwner {
     pr.upstream = route.upstream;
     const max = this.opts.http.maxBodyBytes;
     if (max > 0 && Number(pr.headers['content-length'] ?? 0) > max) return this.fail(pr, 'WEAVER_ERR_BODY_TOO_LARGE');
-    const hooks = this.opts.hooks;
+    const hooks = this.hooks;
     if (!hooks.has('onRequest')) return this.select(pr);
     const outcome = hooks.request(pr);
     if (isThenable(outcome)) outcome.then((o) => this.decided(pr, o), (err: unknown) => this.crashed(pr, err));
@@ -188,7 +188,7 @@ export class RequestPipeline implements ForwardingOwner {
     const candidates = pool.candidates();
     // Every server failed its health checks or is ejected: no panic routing to them anyway.
     if (candidates.length === 0) return this.fail(pr, 'WEAVER_ERR_NO_HEALTHY_UPSTREAM');
-    const hooks = this.opts.hooks;
+    const hooks = this.hooks;
     if (!hooks.has('onUpstreamSelect')) return this.chosen(pr, candidates);
     const ranked = hooks.upstreamSelect(pr, candidates);
     if (isThenable(ranked)) ranked.then((list) => this.chosen(pr, list), (err: unknown) => this.crashed(pr, err));
@@ -234,7 +234,7 @@ export class RequestPipeline implements ForwardingOwner {
   }
 
   private tunnel(pr: ProxyRequest, server: UpstreamServer, reply: Reply & { kind: 'upgrade' }, headers: Record<string, string | string[]>): void {
-    const { metrics, hooks } = this.opts;
+    const { metrics, hooks } = this;
     const pool = pr.pool!;
     const protocol = String(pr.headers.upgrade ?? 'websocket');
     this.tunnels.add(reply.socket);
@@ -274,9 +274,9 @@ export class RequestPipeline implements ForwardingOwner {
     const reply = this.replies.get(pr)!;
     pr.status = status;
     pr.bytes = body.length;
-    if (this.opts.hooks.has('onResponse')) {
+    if (this.hooks.has('onResponse')) {
       const seen = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, Array.isArray(v) ? v : String(v)]));
-      this.opts.hooks.response(pr, { status, headers: seen, upstream: undefined, durationMs: performance.now() - pr.startedMark });
+      this.hooks.response(pr, { status, headers: seen, upstream: undefined, durationMs: performance.now() - pr.startedMark });
     }
     if (reply.kind === 'upgrade') {
       writeRawResponse(reply.socket, status, headers, body);
@@ -319,7 +319,7 @@ export class RequestPipeline implements ForwardingOwner {
   private end(pr: ProxyRequest): void {
     if (pr.ended) return;
     pr.ended = true;
-    recordRequest(pr, this.opts.metrics, this.opts.accessLog ? this.opts.log : undefined);
+    recordRequest(pr, this.metrics, this.opts.accessLog ? this.opts.log : undefined);
     if (--this.active === 0) this.onIdle?.();
   }
 }

@@ -19,7 +19,7 @@ const BODY_LIMIT = 64 * 1024;
 export type HealthListener = (server: UpstreamServer, healthy: boolean, reason: string) => void;
 
 /** "200-299,404" → a test for a status. The schema has checked the shape. */
-export function statusMatcher(spec: string): (status: number) => boolean {
+function statusMatcher(spec: string): (status: number) => boolean {
   const ranges = spec.split(',').map((part) => {
     const [from, to] = part.split('-');
     return [Number(from), Number(to ?? from)] as const;

@@ -3,13 +3,14 @@
 // sequential traffic: they go by smooth weighted round robin among the tied servers, which keeps
 // weights meaningful at low load and never piles ties onto the first server in config order.
 import type { Balancer, Loaded } from './balancer.ts';
+import { smoothPick } from './round-robin.ts';
 
 function load(s: Loaded): number {
   return s.inflight / s.weight;
 }
 
 export class LeastRequest<T extends Loaded> implements Balancer<T> {
-  /** Smooth-WRR scores among tied servers, as in round-robin.ts. */
+  /** Smooth-WRR scores among tied servers. */
   private readonly current = new Map<T, number>();
 
   rank(servers: readonly T[]): readonly T[] {
@@ -17,21 +18,7 @@ export class LeastRequest<T extends Loaded> implements Balancer<T> {
     if (n <= 1) return servers;
     let least = Infinity;
     for (let i = 0; i < n; i++) least = Math.min(least, load(servers[i]!));
-    let total = 0;
-    let best = servers[0]!;
-    let bestScore = -Infinity;
-    for (let i = 0; i < n; i++) {
-      const s = servers[i]!;
-      if (load(s) !== least) continue;
-      const score = (this.current.get(s) ?? 0) + s.weight;
-      this.current.set(s, score);
-      total += s.weight;
-      if (score > bestScore) {
-        bestScore = score;
-        best = s;
-      }
-    }
-    this.current.set(best, bestScore - total);
+    const best = servers[smoothPick(this.current, servers, (s) => load(s) === least)]!;
     // Retries go to the next least loaded; sort is stable, so ties keep config order.
     const rest = servers.filter((s) => s !== best).sort((a, b) => load(a) - load(b));
     rest.unshift(best);

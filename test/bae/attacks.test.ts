@@ -61,9 +61,14 @@ t.test('a scanner-style cipher list', async (t) => {
   t.equal(d.reasons[0]!.signal, 'scanner-ciphers');
 });
 
-t.test('a known-malware fingerprint', async (t) => {
+function loadedLists(): FingerprintLists {
   const lists = new FingerprintLists();
   for (const file of LISTS) lists.load({ file }, '/');
+  return lists;
+}
+
+t.test('a known-malware fingerprint', async (t) => {
+  const lists = loadedLists();
   // The trisul list carries JA3 strings: rebuild a malware hello from one that only a bad list names.
   const malware = readFileSync(sharedDataPath('ja3/trisul_ja3fingerprint.jsonl'), 'utf8')
     .split('\n')
@@ -77,8 +82,7 @@ t.test('a known-malware fingerprint', async (t) => {
 });
 
 t.test('a JA3 that SSLBL lists but a benign list names too is not enough to act on', async (t) => {
-  const lists = new FingerprintLists();
-  for (const file of LISTS) lists.load({ file }, '/');
+  const lists = loadedLists();
   const sslbl = readFileSync(sharedDataPath('ja3/sslbl_ja3_fingerprints.csv'), 'utf8')
     .split('\n')
     .filter((l) => /^[0-9a-f]{32},/.test(l))

@@ -3,20 +3,12 @@
 // to the primary once it has been up for failbackMs after the path returns.
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import { createBed } from '../support/netns-bed.ts';
-import { channel, startBondedPair } from '../support/netns-bonded.ts';
-import { blobSha256, edgeAgent, fetchBlob } from '../support/netns-origin.ts';
+import { channel } from '../support/netns-bonded.ts';
+import { blobSha256, fetchBlob } from '../support/netns-origin.ts';
+import { startCutPair } from './cut-pair.ts';
 
 t.test('active-standby: the primary cut mid-transfer, the standby takes over, failback after restore', async (t) => {
-  const bed = await createBed(t, { paths: 2, rateMbit: 100 });
-  const pair = await startBondedPair(bed, {
-    mode: 'active-standby',
-    links: [{ delayMs: 0 }, { delayMs: 0 }],
-    probe: { intervalMs: 100, downAfterMs: 500 },
-  });
-  t.teardown(() => pair.stop());
-  const agent = edgeAgent();
-  t.teardown(() => agent.close());
+  const { bed, pair, agent } = await startCutPair(t, 'active-standby');
   const [primary, standby] = pair.channels as [string, string];
   const bytes = 24 << 20;
 

@@ -4,9 +4,9 @@
 // carrying traffic again, once the path returns.
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import { createBed } from '../support/netns-bed.ts';
-import { channel, SESSIONS, startBondedPair, type BondedPair } from '../support/netns-bonded.ts';
-import { blobSha256, edgeAgent, fetchBlob } from '../support/netns-origin.ts';
+import { channel, SESSIONS, type BondedPair } from '../support/netns-bonded.ts';
+import { blobSha256, fetchBlob } from '../support/netns-origin.ts';
+import { startCutPair } from './cut-pair.ts';
 
 const BYTES = 48 << 20;
 const STATE_VALUE: Record<string, number> = { up: 2, degraded: 1, down: 0, connecting: 0 };
@@ -19,15 +19,7 @@ async function channelStateMetric(pair: BondedPair, name: string): Promise<numbe
 }
 
 t.test('a path cut mid-transfer: no client-visible error, down in the API, back when restored', async (t) => {
-  const bed = await createBed(t, { paths: 2, rateMbit: 100 });
-  const pair = await startBondedPair(bed, {
-    mode: 'active-active',
-    links: [{ delayMs: 0 }, { delayMs: 0 }],
-    probe: { intervalMs: 100, downAfterMs: 500 },
-  });
-  t.teardown(() => pair.stop());
-  const agent = edgeAgent();
-  t.teardown(() => agent.close());
+  const { bed, pair, agent } = await startCutPair(t, 'active-active');
   const cut = pair.channels[1]!;
   const link = pair.links[1]!;
 

@@ -11,6 +11,7 @@ import type { Test } from 'tap';
 import { Agent, request } from 'undici';
 import { makeTestCert, type TestCert } from '../support/test-cert.ts';
 import { repoRoot, startWeaver, type Harness } from '../support/weaver-harness.ts';
+import { edgePluginYaml } from './edge-yaml.ts';
 
 export const PLUGIN = `${repoRoot}plugins/bonding-upstream/index.ts`;
 
@@ -150,9 +151,6 @@ export interface EdgeOpts {
 export async function startEdge(t: Test, o: EdgeOpts): Promise<Harness> {
   const c = testCerts();
   const cert = o.cert ?? c.edge;
-  const channels = o.channels
-    .map((ch) => `              - { name: ${ch.name}, remote: "${ch.remote}"${ch.local ? `, local: ${ch.local}` : ''}${ch.weight ? `, weight: ${ch.weight}` : ''} }`)
-    .join('\n');
   const h = await startWeaver(`
 listeners: [{ name: https, port: 0 }]
 handshakePools:
@@ -168,23 +166,17 @@ upstreams:
 ${o.upstreamExtra ?? ''}
 admin: { port: 0 }
 log: { accessLog: false }
-plugins:
-  - use: ${PLUGIN}
-    options:
-      edge:
-        certificate: ${cert.certFile}
-        key: ${cert.keyFile}
-        sessions:
-          - name: main
-            mode: ${o.mode ?? 'active-active'}
-            peerCertificates: [${(o.pinCert ?? c.endpoint).certFile}]
-            probe: { intervalMs: 100, downAfterMs: 1000 }
-            reconnect: { minMs: 50, maxMs: 500 }
-            failbackMs: 500
-${o.sessionExtra ?? ''}
-            channels:
-${channels}
-`);
+${edgePluginYaml({
+  plugin: PLUGIN,
+  cert,
+  peerCertFile: (o.pinCert ?? c.endpoint).certFile,
+  mode: o.mode ?? 'active-active',
+  probe: { intervalMs: 100, downAfterMs: 1000 },
+  reconnect: { minMs: 50, maxMs: 500 },
+  failbackMs: 500,
+  sessionExtra: o.sessionExtra,
+  channels: o.channels,
+})}`);
   t.teardown(() => h.stop());
   return h;
 }

@@ -1,16 +1,8 @@
 // Shared by the config tests: temp dirs, a minimal valid config, and the issues a text yields.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Test } from 'tap';
 import { loadConfigText } from '../../proxy/config/load.ts';
 import { ConfigError, type ConfigIssue } from '../../proxy/errors.ts';
 
-export function tempDir(t: Test, prefix = 'weaver-config-'): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+export { tempDir } from '../support/temp-dir.ts';
 
 /** The smallest config that loads; tests append or replace sections. */
 export const minimalYaml = `listeners:

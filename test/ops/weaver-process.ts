@@ -2,9 +2,8 @@
 // codes, cluster workers. Its JSON log lines are parsed as they arrive; ports are picked free
 // up front, since a reload must find its listeners on the same ports.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../support/run-weaver.ts';
 
@@ -30,11 +29,7 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export function tempDir(t: { teardown(fn: () => void): void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'weaver-ops-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+export { tempDir } from '../support/temp-dir.ts';
 
 export function writeConfig(dir: string, yaml: string, name = 'weaver.yaml'): string {
   const file = join(dir, name);

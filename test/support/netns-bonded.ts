@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
+import { edgePluginYaml } from '../bonding/edge-yaml.ts';
 import { startLinkEmulator, type LinkEmulator, type LinkSettings } from './link-emulator.ts';
 import type { NetnsBed } from './netns-bed.ts';
 import { startBlobOrigin, type BlobOrigin } from './netns-origin.ts';
@@ -155,10 +156,9 @@ plugins:
       links.push(link);
     }
     const channels = bed.paths.map((p) => `path${p.index}`);
-    const channelYaml = bed.paths.map((p) => {
+    const channelSpecs = bed.paths.map((p) => {
       const link = links[p.index];
-      const remote = link ? `${link.edgeHost}:${link.port}` : `${p.endpointAddr}:${CHANNEL_PORT}`;
-      return `              - { name: ${channels[p.index]}, local: ${p.edgeAddr}, remote: "${remote}" }`;
+      return { name: channels[p.index]!, local: p.edgeAddr, remote: link ? `${link.edgeHost}:${link.port}` : `${p.endpointAddr}:${CHANNEL_PORT}` };
     });
     const edgeYaml = `${coreYaml({ listen: bed.rootEdge.edge, adminAddress: bed.rootEdge.edge, hosts: [bed.rootEdge.edge, 'localhost'] })}
 routes: [{ name: bonded, match: { pathPrefix: / }, upstream: origin }]
@@ -166,22 +166,16 @@ upstreams:
   origin:
     servers: [{ url: "http://${origin.host}:${origin.port}", via: "bond:main" }]
     connections: 8
-plugins:
-  - use: ${plugin}
-    options:
-      edge:
-        certificate: ${edgeCert.certFile}
-        key: ${edgeCert.keyFile}
-        sessions:
-          - name: main
-            mode: ${opts.mode}
-            peerCertificates: [${endpointCert.certFile}]
-            failbackMs: 1000
-            probe: { intervalMs: ${probe.intervalMs}, downAfterMs: ${probe.downAfterMs} }
-            reconnect: { minMs: 100, maxMs: 1000 }
-            channels:
-${channelYaml.join('\n')}
-`;
+${edgePluginYaml({
+  plugin,
+  cert: edgeCert,
+  peerCertFile: endpointCert.certFile,
+  mode: opts.mode,
+  probe,
+  reconnect: { minMs: 100, maxMs: 1000 },
+  failbackMs: 1000,
+  channels: channelSpecs,
+})}`;
     const edgeFile = join(dir, 'edge.yaml');
     writeFileSync(edgeFile, edgeYaml);
     const edge = bed.spawn(bed.edge, [nodeBin, 'bin/weaver', '-c', edgeFile]);

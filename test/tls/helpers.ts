@@ -1,17 +1,12 @@
 // Shared by the TLS tests: temp dirs, certificate files, and a TLS server on loopback.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import type { Test } from 'tap';
 import type { CertificatePair } from '../../proxy/tls/dev-cert.ts';
 
-export function tempDir(t: Test, prefix = 'weaver-tls-'): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+export { tempDir } from '../support/temp-dir.ts';
 
 /** Writes `NAME.pem` and `NAME.key` into dir and returns their paths. */
 export function writePair(dir: string, name: string, pair: CertificatePair): { cert: string; key: string } {

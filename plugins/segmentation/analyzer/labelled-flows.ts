@@ -2,6 +2,7 @@
 // was) and optionally `category` — for training the supervised model and for
 // `weaver ata evaluate --format jsonl`. Features are computed by replaying the flows in time
 // order through fresh per-source windows, exactly as the live analyzer would have seen them.
+import { parseJsonObject } from '../json-object.ts';
 import { flowFeatures } from './features.ts';
 import type { FlowRecord } from './flow.ts';
 import type { AnalyzerOptions } from './options.ts';
@@ -35,14 +36,8 @@ export function parseLabelledFlows(text: string): { rows: LabelledFlowLine[]; sk
 }
 
 function check(line: string): (Record<string, unknown> & { label: string; category?: string }) | string {
-  let v: unknown;
-  try {
-    v = JSON.parse(line);
-  } catch {
-    return 'not JSON';
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'not a JSON object';
-  const r = v as Record<string, unknown>;
+  const r = parseJsonObject(line);
+  if (typeof r === 'string') return r;
   if (typeof r.label !== 'string' || r.label === '') return 'no "label"';
   if (r.category !== undefined && typeof r.category !== 'string') return '"category" is not a string';
   if (typeof r.source !== 'string' || typeof r.destination !== 'string') return 'no "source" or "destination" string';

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { parseJsonObject } from '../json-object.ts';
 import type { FeedEntry } from './entries.ts';
 
 /** The list shipped with the plugin (BSD-3-Clause, see data/README.md); always used. */
@@ -50,8 +51,8 @@ function* benignRows(text: string): Generator<[string, string]> {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) continue;
     if (line.startsWith('{')) {
-      const row = parseJson(line);
-      if (!row) continue;
+      const row = parseJsonObject(line);
+      if (typeof row === 'string') continue;
       const desc = typeof row.desc === 'string' ? row.desc : '';
       if (typeof row.ja3_hash === 'string') yield [row.ja3_hash.toLowerCase(), desc];
       else if (typeof row.ciphersuite === 'string') yield [ja3FromParameters(row), desc];
@@ -59,15 +60,6 @@ function* benignRows(text: string): Generator<[string, string]> {
     }
     const m = /^([0-9a-fA-F]{32})\s*(?:,\s*"?([^"]*)"?)?/.exec(line);
     if (m) yield [m[1]!.toLowerCase(), m[2]?.trim() || 'benign'];
-  }
-}
-
-function parseJson(line: string): Record<string, unknown> | undefined {
-  try {
-    const v = JSON.parse(line) as unknown;
-    return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
   }
 }
 

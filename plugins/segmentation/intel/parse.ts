@@ -2,6 +2,7 @@
 // number, the first few kept for the log and the admin API) so one odd line does not cost the
 // whole feed; a file that is too large, of a format that cannot be told, or with no usable line
 // at all is an error, and the caller keeps its last good copy.
+import { parseJsonObject } from '../json-object.ts';
 import { parseCidr } from './cidr.ts';
 import type { FeedEntry } from './entries.ts';
 import { IntelError } from './errors.ts';
@@ -135,14 +136,8 @@ function plainLine(line: string): LineResult {
 }
 
 function jsonLine(line: string): LineResult {
-  let row: unknown;
-  try {
-    row = JSON.parse(line);
-  } catch {
-    return 'not a JSON object';
-  }
-  if (typeof row !== 'object' || row === null || Array.isArray(row)) return 'not a JSON object';
-  const r = row as Record<string, unknown>;
+  const r = parseJsonObject(line);
+  if (typeof r === 'string') return 'not a JSON object';
   if (r.type === 'metadata') return null;
   if (typeof r.cidr !== 'string') return 'no "cidr" string';
   return cidrEntry(r.cidr, typeof r.sblid === 'string' ? r.sblid : undefined);
