@@ -1,32 +1,15 @@
 // What the engine remembers of its decisions for the admin API: a ring of the latest ones, and
-// per address the parts of its last handshake decision that explain it. Both hold what the hot
-// path already has (the decision, the shape, the per-connection features); timestamps become
-// text and the features an object only when someone asks.
-import { Generations } from './generations.ts';
-import { describeFeatures, VECTOR_NAMES, VECTOR_SIZE, writeVector, type Dynamic } from './features.ts';
-import { describe, type Reason } from './scoring.ts';
+// per address the parts of its last handshake decision that explain it. Both are columns
+// (decision-columns.ts), written from what the hot path already has (the decision, the shape,
+// the per-connection features): objects, text and timestamps are made only when someone asks.
+import { DecisionColumns, type Decision } from './decision-columns.ts';
+import { describeFeatures, DYNAMIC_SIZE, readDynamic, VECTOR_NAMES, VECTOR_SIZE, writeDynamic, writeVector, type Dynamic } from './features.ts';
+import { describe } from './scoring.ts';
 import type { Shape } from './shape.ts';
 
-export type Action = 'primary' | 'strict' | 'reject';
+export type { Action, Decision } from './decision-columns.ts';
 
-export interface Decision {
-  /** hello: the handshake decision; handshake: after it (client certificate); request: when a request made the client suspicious. */
-  phase: 'hello' | 'handshake' | 'request';
-  /** Epoch ms. */
-  at: number;
-  conn: string;
-  address: string;
-  port: number;
-  ja4: string;
-  ja3: string;
-  score: number;
-  action: Action;
-  /** What the plugin did: the action, unless observeOnly. */
-  enforced: boolean;
-  reasons: readonly Reason[];
-}
-
-export type DecisionView = Omit<Decision, 'at' | 'reasons'> & { at: string; reasons: Array<ReturnType<typeof describe>> };
+export type DecisionView = Omit<Decision, 'at' | 'reasons' | 'reasonCount'> & { at: string; reasons: Array<ReturnType<typeof describe>> };
 
 export interface Explained extends DecisionView {
   features: Record<string, unknown>;
@@ -34,58 +17,79 @@ export interface Explained extends DecisionView {
   forest: { raw: number; calibrated: number } | null;
 }
 
-interface ExplainParts {
-  d: Decision;
-  shape: Shape;
-  dyn: Dynamic;
-  helloBytes: number;
-  raw: number | undefined;
-  forest: number | undefined;
-}
-
 const RECENT = 5_000;
+/** Addresses whose last handshake decision can be explained: at least the latest this many. */
+const EXPLAINED = 10_000;
 
 export function view(d: Decision): DecisionView {
-  return { ...d, at: new Date(d.at).toISOString(), reasons: d.reasons.map(describe) };
+  const { reasonCount: _n, ...rest } = d;
+  return { ...rest, at: new Date(d.at).toISOString(), reasons: d.reasons.map(describe) };
 }
 
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 
 export class DecisionLog {
-  private readonly ring: Decision[] = [];
+  private readonly ring = new DecisionColumns(RECENT);
   private next = 0;
-  /** At least the latest 5,000 addresses' last decisions. */
-  private readonly explained = new Generations<string, ExplainParts>(10_000);
+  private count = 0;
+  /** Address → its slot in `explained` (an address keeps its slot until the slot is taken by a newer address). */
+  private readonly slots = new Map<string, number>();
+  private readonly owners = new Array<string | undefined>(EXPLAINED).fill(undefined);
+  private nextSlot = 0;
+  private readonly explained = new DecisionColumns(EXPLAINED);
+  private readonly shapes = new Array<Shape | undefined>(EXPLAINED).fill(undefined);
+  private readonly dynamic = new Float64Array(EXPLAINED * DYNAMIC_SIZE);
+  /** Hello bytes, raw and calibrated forest score (NaN: none) per slot. */
+  private readonly numbers = new Float64Array(EXPLAINED * 3);
 
   add(d: Decision): void {
-    if (this.ring.length < RECENT) this.ring.push(d);
-    else this.ring[this.next] = d;
+    this.ring.write(this.next, d);
     this.next = (this.next + 1) % RECENT;
+    if (this.count < RECENT) this.count++;
   }
 
   /** Keeps what explains `d`, the address's latest handshake decision. */
   keep(d: Decision, shape: Shape, dyn: Dynamic, helloBytes: number, raw: number | undefined, forest: number | undefined): void {
-    this.explained.set(d.address, { d, shape, dyn, helloBytes, raw, forest });
+    let slot = this.slots.get(d.address);
+    if (slot === undefined || this.owners[slot] !== d.address) {
+      // The oldest slot goes to this address: among addresses, first in, first out.
+      slot = this.nextSlot;
+      this.nextSlot = (slot + 1) % EXPLAINED;
+      const previous = this.owners[slot];
+      if (previous !== undefined && this.slots.get(previous) === slot) this.slots.delete(previous);
+      this.owners[slot] = d.address;
+      this.slots.set(d.address, slot);
+    }
+    this.explained.write(slot, d);
+    this.shapes[slot] = shape;
+    writeDynamic(dyn, this.dynamic, slot * DYNAMIC_SIZE);
+    this.numbers[slot * 3] = helloBytes;
+    this.numbers[slot * 3 + 1] = raw ?? NaN;
+    this.numbers[slot * 3 + 2] = forest ?? NaN;
   }
 
   /** The latest `limit` decisions, oldest first. */
   recent(limit: number): DecisionView[] {
-    const n = Math.min(limit, this.ring.length);
+    const n = Math.min(limit, this.count);
     const out: DecisionView[] = [];
-    for (let k = n; k >= 1; k--) out.push(view(this.ring[(this.next - k + RECENT) % RECENT]!));
+    for (let k = n; k >= 1; k--) out.push(view(this.ring.read((this.next - k + RECENT) % RECENT)));
     return out;
   }
 
   explain(addr: string): Explained | undefined {
-    const e = this.explained.get(addr);
-    if (!e) return undefined;
+    const slot = this.slots.get(addr);
+    if (slot === undefined || this.owners[slot] !== addr) return undefined;
+    const shape = this.shapes[slot]!;
+    const dyn = readDynamic(this.dynamic, slot * DYNAMIC_SIZE);
+    const helloBytes = this.numbers[slot * 3]!;
+    const raw = this.numbers[slot * 3 + 1]!;
     const v = new Float64Array(VECTOR_SIZE);
-    writeVector(e.shape, e.dyn, e.helloBytes, v);
+    writeVector(shape, dyn, helloBytes, v);
     return {
-      ...view(e.d),
-      features: describeFeatures(e.shape, e.dyn, e.helloBytes),
+      ...view(this.explained.read(slot)),
+      features: describeFeatures(shape, dyn, helloBytes),
       vector: Object.fromEntries(VECTOR_NAMES.map((n, i) => [n, round3(v[i]!)])),
-      forest: e.raw === undefined ? null : { raw: round3(e.raw), calibrated: round3(e.forest!) },
+      forest: Number.isNaN(raw) ? null : { raw: round3(raw), calibrated: round3(this.numbers[slot * 3 + 2]!) },
     };
   }
 }

@@ -8,7 +8,8 @@
 // model trains in the background (model.ts), the store is written by a timer (persist.ts).
 import type { ConnectionContext, HandshakeInfo, HelloInfo, RequestContext, ResponseInfo, UpstreamCandidate } from 'weaver';
 import { DecisionLog, type Action, type Decision } from './decisions.ts';
-import { orderDrift, rankOf, VECTOR_SIZE, writeVector, type Dynamic } from './features.ts';
+import { MAX_REASONS } from './decision-columns.ts';
+import { newDynamic, orderDrift, rankOf, VECTOR_SIZE, writeVector, type Dynamic } from './features.ts';
 import { PrintTable, type PrintStats } from './fingerprints.ts';
 import type { FingerprintLists } from './lists.ts';
 import { Labels, type Label, type LabelKind } from './labels.ts';
@@ -17,7 +18,7 @@ import { Training } from './training.ts';
 import type { BaeOptions } from './options.ts';
 import { bumpBurst, bumpRate, CLASS_NAMES, hash31, LABEL_NAMES, nowS, ProfileTable, recentPeak, recordScore, type ProfileClass } from './profiles.ts';
 import { byteEntropy, RandomTracker, timeLikePrefix } from './randomness.ts';
-import { score, type ScoreInput } from './scoring.ts';
+import { ReasonList, score, type ScoreInput } from './scoring.ts';
 import { ServerReputation } from './selection.ts';
 import { resumption, ShapeCache, type Shape } from './shape.ts';
 import { uaClass } from './stacks.ts';
@@ -68,6 +69,13 @@ export class Engine {
   private readonly cipherOrders = new Map<string, Map<number, number>>();
   private readonly telemetry: Telemetry;
   private readonly vector = new Float64Array(VECTOR_SIZE);
+  // Filled in place on every handshake (analyze): nothing of them outlives the call but what
+  // DecisionLog copies into its columns.
+  private readonly dyn: Dynamic = newDynamic();
+  private readonly reasons = new ReasonList();
+  private readonly decision: Decision = {
+    phase: 'hello', at: 0, conn: '', address: '', port: 0, ja4: '', ja3: '', score: 0, action: 'primary', enforced: false, reasons: this.reasons.items, reasonCount: 0,
+  };
   private readonly input: ScoreInput = {
     s: undefined as unknown as Shape,
     d: undefined as unknown as Dynamic,
@@ -103,7 +111,7 @@ export class Engine {
     return this.labels.get(kind, value);
   }
 
-  /** Scores one ClientHello and decides where it goes. */
+  /** Scores one ClientHello and decides where it goes. The decision is the engine's own, valid until the next call. */
   analyze(conn: ConnectionContext, hello: HelloInfo, state: ConnState): Decision {
     const now = Date.now();
     const t = nowS(now);
@@ -144,26 +152,25 @@ export class Engine {
     let maxGap = 0;
     const gaps = hello.arrival.gapsMs;
     for (let i = 0; i < gaps.length; i++) if (gaps[i]! > maxGap) maxGap = gaps[i]!;
-    const d: Dynamic = {
-      reads: hello.arrival.reads,
-      maxGapMs: maxGap,
-      acceptToHelloMs: hello.arrival.acceptToCompleteMs,
-      randomEntropy: byteEntropy(p.random),
-      randomTimePrefix: timeLikePrefix(p.random, now),
-      randomSeen,
-      sessionIdLength: p.sessionId.length,
-      resumption: resumption(hello, s),
-      resumeFails: c.resumeFails,
-      resumed: c.resumed,
-      cipherOrderDrift: s.drift ?? 0,
-      sourceRate,
-      sourceBurst,
-      printRate: print.handshakes(now) / 360,
-      printBurst: print.burst(now),
-      printSources: print.distinctSources(now),
-      sourcePrints: a.prints + 1,
-      knownGood,
-    };
+    const d = this.dyn;
+    d.reads = hello.arrival.reads;
+    d.maxGapMs = maxGap;
+    d.acceptToHelloMs = hello.arrival.acceptToCompleteMs;
+    d.randomEntropy = byteEntropy(p.random);
+    d.randomTimePrefix = timeLikePrefix(p.random, now);
+    d.randomSeen = randomSeen;
+    d.sessionIdLength = p.sessionId.length;
+    d.resumption = resumption(hello, s);
+    d.resumeFails = c.resumeFails;
+    d.resumed = c.resumed;
+    d.cipherOrderDrift = s.drift ?? 0;
+    d.sourceRate = sourceRate;
+    d.sourceBurst = sourceBurst;
+    d.printRate = print.handshakes(now) / 360;
+    d.printBurst = print.burst(now);
+    d.printSources = print.distinctSources(now);
+    d.sourcePrints = a.prints + 1;
+    d.knownGood = knownGood;
     const v = this.vector;
     const raw = this.model.raw(v, writeVector(s, d, p.helloLength, v));
     const forest = raw === undefined ? undefined : this.model.calibrated(raw);
@@ -182,7 +189,7 @@ export class Engine {
     input.certVerified = c.certs > c.certBad;
     input.labelSource = this.label('addr', addr);
     input.labelPrint = labelPrint;
-    const scored = score(input, this.o);
+    const scored = score(input, this.o, this.reasons);
 
     const action = this.actionFor(scored.score);
     recordScore(a, scored.score, scored.evidence, t);
@@ -202,24 +209,22 @@ export class Engine {
     state.cls = CLASS_NAMES[c.cls] ?? 'unknown';
     state.uaChecked = c.uaMismatch > 0;
     state.resumption = d.resumption;
-    const decision: Decision = {
-      phase: 'hello',
-      at: now,
-      conn: conn.id,
-      address: addr,
-      port: conn.remotePort,
-      ja4,
-      ja3,
-      score: scored.score,
-      action,
-      enforced: !this.o.observeOnly,
-      reasons: scored.reasons.length > 5 ? scored.reasons.slice(0, 5) : scored.reasons,
-    };
+    const decision = this.decision;
+    decision.at = now;
+    decision.conn = conn.id;
+    decision.address = addr;
+    decision.port = conn.remotePort;
+    decision.ja4 = ja4;
+    decision.ja3 = ja3;
+    decision.score = scored.score;
+    decision.action = action;
+    decision.enforced = !this.o.observeOnly;
+    decision.reasonCount = Math.min(MAX_REASONS, this.reasons.count);
     this.record(decision);
     this.decisions.keep(decision, s, d, p.helloLength, raw, forest);
     this.histogram.add(scored.score, this.routing[action]);
     this.pending.scores.add(scored.score);
-    for (let i = 0; i < decision.reasons.length; i++) bump(this.pending.signals, decision.reasons[i]!.signal);
+    for (let i = 0; i < decision.reasonCount; i++) bump(this.pending.signals, decision.reasons[i]!.signal);
     return decision;
   }
 
@@ -252,6 +257,7 @@ export class Engine {
         action,
         enforced: !this.o.observeOnly,
         reasons: [{ signal, weight: w, detail }],
+        reasonCount: 1,
       });
     }
     return action;

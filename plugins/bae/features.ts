@@ -37,6 +37,61 @@ export interface Dynamic {
   knownGood: boolean;
 }
 
+export function newDynamic(): Dynamic {
+  return {
+    reads: 0, maxGapMs: 0, acceptToHelloMs: 0, randomEntropy: 0, randomTimePrefix: false, randomSeen: 0, sessionIdLength: 0, resumption: 0, resumeFails: 0,
+    resumed: 0, cipherOrderDrift: 0, sourceRate: 0, sourceBurst: 0, printRate: 0, printBurst: 0, printSources: 0, sourcePrints: 0, knownGood: false,
+  };
+}
+
+/** Numbers per Dynamic in writeDynamic's rows. */
+export const DYNAMIC_SIZE = 18;
+
+/** Copies `d` into `out` at `o` (explain keeps an address's last one so, not as an object). */
+export function writeDynamic(d: Dynamic, out: Float64Array, o: number): void {
+  out[o] = d.reads;
+  out[o + 1] = d.maxGapMs;
+  out[o + 2] = d.acceptToHelloMs;
+  out[o + 3] = d.randomEntropy;
+  out[o + 4] = d.randomTimePrefix ? 1 : 0;
+  out[o + 5] = d.randomSeen;
+  out[o + 6] = d.sessionIdLength;
+  out[o + 7] = d.resumption;
+  out[o + 8] = d.resumeFails;
+  out[o + 9] = d.resumed;
+  out[o + 10] = d.cipherOrderDrift;
+  out[o + 11] = d.sourceRate;
+  out[o + 12] = d.sourceBurst;
+  out[o + 13] = d.printRate;
+  out[o + 14] = d.printBurst;
+  out[o + 15] = d.printSources;
+  out[o + 16] = d.sourcePrints;
+  out[o + 17] = d.knownGood ? 1 : 0;
+}
+
+export function readDynamic(src: Float64Array, o: number): Dynamic {
+  return {
+    reads: src[o]!,
+    maxGapMs: src[o + 1]!,
+    acceptToHelloMs: src[o + 2]!,
+    randomEntropy: src[o + 3]!,
+    randomTimePrefix: src[o + 4] === 1,
+    randomSeen: src[o + 5]!,
+    sessionIdLength: src[o + 6]!,
+    resumption: src[o + 7]!,
+    resumeFails: src[o + 8]!,
+    resumed: src[o + 9]!,
+    cipherOrderDrift: src[o + 10]!,
+    sourceRate: src[o + 11]!,
+    sourceBurst: src[o + 12]!,
+    printRate: src[o + 13]!,
+    printBurst: src[o + 14]!,
+    printSources: src[o + 15]!,
+    sourcePrints: src[o + 16]!,
+    knownGood: src[o + 17] === 1,
+  };
+}
+
 /** Names of the vector's columns, in order (explain shows them). */
 export const VECTOR_NAMES = [
   'maxVersion',

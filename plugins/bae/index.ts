@@ -75,7 +75,7 @@ export default definePlugin({
         const d = engine.analyze(conn, hello, slot(conn));
         tagDecision(conn, d);
         if (o.observeOnly || d.action === 'primary') return;
-        const why = d.reasons.slice(0, 3).map((r) => r.signal).join(', ');
+        const why = topSignals(d, ', ');
         if (d.action === 'reject') return decide.reject(`bae: score ${d.score} (${why})`);
         return decide.route(o.strictPool);
       },
@@ -110,6 +110,11 @@ export default definePlugin({
 function tagDecision(conn: ConnectionContext, d: Decision): void {
   conn.tag('bae.score', d.score);
   conn.tag('bae.action', d.action);
-  const r = d.reasons;
-  if (r.length > 0) conn.tag('bae.reasons', r.length === 1 ? r[0]!.signal : r.slice(0, 3).map((x) => x.signal).join(','));
+  if (d.reasonCount > 0) conn.tag('bae.reasons', d.reasonCount === 1 ? d.reasons[0]!.signal : topSignals(d, ','));
+}
+
+function topSignals(d: Decision, separator: string): string {
+  let out = d.reasons[0]?.signal ?? '';
+  for (let i = 1; i < Math.min(3, d.reasonCount); i++) out += separator + d.reasons[i]!.signal;
+  return out;
 }

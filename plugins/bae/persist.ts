@@ -10,7 +10,7 @@ import type { Engine, Label, LabelKind } from './engine.ts';
 import { VECTOR_SIZE } from './features.ts';
 import type { PrintSnapshot } from './fingerprints.ts';
 import type { WindowRow } from './model.ts';
-import { hash31 } from './profiles.ts';
+import { copyProfile, hash31 } from './profiles.ts';
 import type { RandomSnapshot } from './randomness.ts';
 
 const WINDOW_ROWS_SAVED = 2_000;
@@ -24,7 +24,7 @@ export async function restore(engine: Engine, store: PluginStore): Promise<Recor
   // (less what only an address+JA4 profile counts: errors, the class).
   for (const [key, c] of [...engine.clients.entries()]) {
     const at = key.lastIndexOf('|');
-    if (engine.addresses.fill(key.slice(0, at), { ...c, prints: 0, lastPrint: hash31(key.slice(at + 1)), burst: 0, errors: 0, cls: 0 })) addresses++;
+    if (engine.addresses.fill(key.slice(0, at), { ...copyProfile(c), prints: 0, lastPrint: hash31(key.slice(at + 1)), burst: 0, errors: 0, cls: 0 })) addresses++;
   }
   let labels = 0;
   for await (const [key, label] of store.entries<Label>('label:')) {

@@ -1,7 +1,7 @@
 // Client-random quality. A TLS client random is 32 bytes from a CSPRNG (TLS ≤ 1.2 clients of
 // old put gmt_unix_time in the first four). A random seen before on another connection means a
 // replayed or hand-built hello; low byte entropy means a broken or fake generator.
-import { Generations } from './generations.ts';
+import { CountTable } from './count-table.ts';
 
 // -p·log2(p) for a byte value seen c times in a 32-byte random, c = 0…32.
 const TERM32 = Array.from({ length: 33 }, (_, c) => (c === 0 ? 0 : -(c / 32) * Math.log2(c / 32)));
@@ -32,8 +32,8 @@ export function timeLikePrefix(random: Uint8Array, nowMs: number, windowS = 2 * 
 
 /**
  * A 53-bit digest of a random (two 32-bit multiply-xor lanes over all of it): an exact double,
- * so it keys a Map without making a string per connection. Two different randoms among the
- * 200,000 kept collide with odds of about 1 in 500,000 an hour.
+ * so it keys a table without making a string per connection. Two different randoms among the
+ * 200,000 kept collide with odds of about 1 in 500,000 an hour. Never 0 (the tables' empty mark).
  */
 export function randomKey(random: Uint8Array): number {
   let h1 = 0x9e3779b9;
@@ -46,7 +46,7 @@ export function randomKey(random: Uint8Array): number {
   h1 ^= h1 >>> 16;
   h1 = Math.imul(h1, 0x85ebca6b);
   h1 ^= h1 >>> 13;
-  return (h1 >>> 0) * 2_097_152 + ((h2 >>> 0) >>> 11);
+  return (h1 >>> 0) * 2_097_152 + ((h2 >>> 0) >>> 11) || 1;
 }
 
 export interface RandomSnapshot {
@@ -58,27 +58,24 @@ export interface RandomSnapshot {
 }
 
 /**
- * Randoms seen recently, in two generations (generations.ts): a random is remembered for at
- * least `ttlMs` unless max/2 others arrive first, memory is bounded by `max`, and a handshake
- * costs a digest and two or three Map operations.
+ * Randoms seen recently, in two generations (count-table.ts): a random is remembered for at
+ * least `ttlMs` unless max/2 others arrive first, memory is fixed by `max`, and a handshake
+ * costs a digest and a probe or two, with nothing allocated.
  */
 export class RandomTracker {
-  private readonly seen: Generations<number, number>;
+  private readonly seen: CountTable;
   private readonly ttlMs: number;
   private readonly max: number;
 
   constructor(max: number, ttlMs: number, now = Date.now()) {
     this.max = max;
     this.ttlMs = ttlMs;
-    this.seen = new Generations(max, ttlMs, now);
+    this.seen = new CountTable(max, ttlMs, now);
   }
 
   /** Records one sighting; returns how many times it had been seen before. */
   record(random: Uint8Array, now = Date.now()): number {
-    const key = randomKey(random);
-    const before = this.seen.get(key) ?? 0;
-    this.seen.set(key, Math.min(255, before + 1), now);
-    return before;
+    return this.seen.bump(randomKey(random), now);
   }
 
   get size(): number {

@@ -92,7 +92,6 @@ export interface Scored {
   score: number;
   /** The score from what this hello and its client did, without the forest and the history: what a profile remembers. */
   evidence: number;
-  reasons: readonly Reason[];
 }
 
 /** Signals that a "good" label does not damp: they are facts about this hello, not behaviour. */
@@ -107,71 +106,87 @@ function ramp(ratio: number, w: number): number {
   return ratio < 0.5 ? 0 : ratio < 1 ? w * ratio : w + (1 - w) * Math.min(1, ratio - 1);
 }
 
-type Add = (signal: string, weight: number, a?: number | string, b?: number | string, c?: number | string) => void;
+/**
+ * The reasons of one handshake, in objects reused from one handshake to the next: the scorer
+ * fills `count` of them, strongest first. Each signal is added at most once (a list hit once
+ * per list kind), so the list stays a score of entries long.
+ */
+export class ReasonList {
+  readonly items: Reason[] = [];
+  count = 0;
 
-function listed(add: Add, kind: string, hit: ListHit | undefined, o: BaeOptions): void {
-  if (hit?.verdict === 'bad') add('known-bad', o.weights.knownBad, kind, hit.bad);
-  else if (hit?.verdict === 'ambiguous') add('known-bad-ambiguous', o.weights.ambiguous, kind, hit.bad, hit.good);
+  add(signal: string, weight: number, a?: number | string, b?: number | string, c?: number | string): void {
+    if (weight <= 0) return;
+    let r = this.items[this.count];
+    if (r === undefined) this.items.push((r = { signal, weight: 0, a: undefined, b: undefined, c: undefined, detail: undefined }));
+    r.signal = signal;
+    r.weight = Math.min(1, weight);
+    r.a = a;
+    r.b = b;
+    r.c = c;
+    this.count++;
+  }
 }
 
-const NO_REASONS: readonly Reason[] = Object.freeze([]);
+function listed(reasons: ReasonList, kind: string, hit: ListHit | undefined, o: BaeOptions): void {
+  if (hit?.verdict === 'bad') reasons.add('known-bad', o.weights.knownBad, kind, hit.bad);
+  else if (hit?.verdict === 'ambiguous') reasons.add('known-bad-ambiguous', o.weights.ambiguous, kind, hit.bad, hit.good);
+}
 
 /** Signals about the fingerprint or the model's view, re-evaluated on every handshake: not remembered as the client's own evidence. */
 const NOT_EVIDENCE = new Set(['anomaly', 'history', 'fingerprint-rotation', 'fingerprint-surge']);
 
-export function score(input: ScoreInput, o: BaeOptions): Scored {
+/** Scores one handshake; its reasons are left in `reasons`, strongest first. */
+export function score(input: ScoreInput, o: BaeOptions, reasons: ReasonList): Scored {
   const { s: f, d, print } = input;
   const w = o.weights;
   const s = o.signals;
-  // Most handshakes have no reason at all: the array is made for the first one.
-  let reasons: Reason[] | undefined;
-  const add = (signal: string, weight: number, a?: number | string, b?: number | string, c?: number | string): void => {
-    if (weight > 0) (reasons ??= []).push({ signal, weight: Math.min(1, weight), a, b, c });
-  };
+  reasons.count = 0;
 
-  listed(add, 'JA3', input.ja3Hit, o);
-  listed(add, 'JA4', f.ja4Hit, o);
-  if (d.randomSeen > 0) add('random-reuse', w.randomReuse, d.randomSeen);
-  if (d.randomEntropy < s.lowEntropyBits) add('low-entropy-random', w.lowEntropy, d.randomEntropy);
-  if (d.randomTimePrefix && f.maxVersion >= 4) add('time-prefix-random', w.timePrefix);
-  if (d.reads > s.dripReads) add('dripped-hello', w.drip, d.reads);
-  else if (d.reads > 1 && d.acceptToHelloMs > s.slowHelloMs) add('slow-hello', w.slowHello, d.acceptToHelloMs, d.reads);
+  listed(reasons, 'JA3', input.ja3Hit, o);
+  listed(reasons, 'JA4', f.ja4Hit, o);
+  if (d.randomSeen > 0) reasons.add('random-reuse', w.randomReuse, d.randomSeen);
+  if (d.randomEntropy < s.lowEntropyBits) reasons.add('low-entropy-random', w.lowEntropy, d.randomEntropy);
+  if (d.randomTimePrefix && f.maxVersion >= 4) reasons.add('time-prefix-random', w.timePrefix);
+  if (d.reads > s.dripReads) reasons.add('dripped-hello', w.drip, d.reads);
+  else if (d.reads > 1 && d.acceptToHelloMs > s.slowHelloMs) reasons.add('slow-hello', w.slowHello, d.acceptToHelloMs, d.reads);
   // Over ~10 s (a sustained flood) and over ~1 s (a burst: caught after a dozen handshakes).
   const sustained = ramp(d.sourceRate / s.floodPer10s, w.flood);
   const burst = ramp(d.sourceBurst / s.burstPer1s, w.flood);
   if (sustained > 0 || burst > 0) {
-    if (sustained >= burst) add('flood', sustained, d.sourceRate, undefined, 10);
-    else add('flood', burst, d.sourceBurst, undefined, 1);
+    if (sustained >= burst) reasons.add('flood', sustained, d.sourceRate, undefined, 10);
+    else reasons.add('flood', burst, d.sourceBurst, undefined, 1);
   }
-  if (f.weakCiphers >= s.scannerWeakCiphers || f.ciphers >= 120) add('scanner-ciphers', w.scanner, f.ciphers, f.weakCiphers);
-  if (input.uaMismatches > 0) add('ua-mismatch', w.uaMismatch, f.stack, input.uaMismatches);
+  if (f.weakCiphers >= s.scannerWeakCiphers || f.ciphers >= 120) reasons.add('scanner-ciphers', w.scanner, f.ciphers, f.weakCiphers);
+  if (input.uaMismatches > 0) reasons.add('ua-mismatch', w.uaMismatch, f.stack, input.uaMismatches);
   // A browser stack no list knows yet is most often a new browser release, seen from many
   // sources at once: it takes three times the sources to count as a rotation.
   const unknown = !d.knownGood && input.labelPrint !== 1;
   const rotationSources = f.stack === 'browser' ? s.rotationSources * 3 : s.rotationSources;
   if (unknown && d.printSources >= rotationSources) {
     const ok = print.okPerHandshake(input.now);
-    if (ok < 0.5 && print.handshakes(input.now) / d.printSources <= 3) add('fingerprint-rotation', w.rotation, d.printSources, ok);
+    if (ok < 0.5 && print.handshakes(input.now) / d.printSources <= 3) reasons.add('fingerprint-rotation', w.rotation, d.printSources, ok);
   }
   // A surge of an unknown fingerprint, counted against a client new to it: many sources
   // sharing one stack at once, each with few connections (a distributed flood).
   if (unknown && input.clientConns <= 1 && d.printBurst >= s.printSurgePer10s) {
     const baseline = Math.max(1, (d.printRate * 360) / (Math.min(3_600_000, Math.max(SURGE_MIN_SPAN_MS, print.age(input.now))) / 10_000));
-    if (d.printBurst >= s.printSurgeRatio * baseline) add('fingerprint-surge', w.printSurge, d.printBurst, d.printBurst / baseline);
+    if (d.printBurst >= s.printSurgeRatio * baseline) reasons.add('fingerprint-surge', w.printSurge, d.printBurst, d.printBurst / baseline);
   }
-  if (d.resumeFails >= s.resumeFails && d.resumed === 0 && d.resumption > 0) add('forged-resumption', w.forgedResumption, d.resumeFails);
-  if (input.certBad > 0) add('client-cert-unverified', w.certUnverified, input.certBad);
-  if (input.history >= o.threshold) add('history', w.history * input.history, input.history);
-  if (input.forest !== undefined) add('anomaly', o.model.weight * input.forest, input.forest);
-  if (input.labelSource === 2 || input.labelPrint === 2) add('labelled-bad', w.labelledBad, input.labelSource === 2 ? 'source' : 'fingerprint');
+  if (d.resumeFails >= s.resumeFails && d.resumed === 0 && d.resumption > 0) reasons.add('forged-resumption', w.forgedResumption, d.resumeFails);
+  if (input.certBad > 0) reasons.add('client-cert-unverified', w.certUnverified, input.certBad);
+  if (input.history >= o.threshold) reasons.add('history', w.history * input.history, input.history);
+  if (input.forest !== undefined) reasons.add('anomaly', o.model.weight * input.forest, input.forest);
+  if (input.labelSource === 2 || input.labelPrint === 2) reasons.add('labelled-bad', w.labelledBad, input.labelSource === 2 ? 'source' : 'fingerprint');
 
   // A label "good" or a client certificate that verified: behaviour counts for a quarter.
   const damp = input.labelSource === 1 || input.labelPrint === 1 || input.certVerified ? 0.25 : 1;
   let keep = 1;
   let keepEvidence = 1;
-  if (!reasons) return { score: 0, evidence: 0, reasons: NO_REASONS };
-  for (let i = 0; i < reasons.length; i++) {
-    const r = reasons[i]!;
+  const list = reasons.items;
+  const n = reasons.count;
+  for (let i = 0; i < n; i++) {
+    const r = list[i]!;
     const weight = HARD.has(r.signal) ? r.weight : r.weight * damp;
     keep *= 1 - weight;
     // The forest's view and the history are not remembered as evidence, or one odd but benign
@@ -181,11 +196,11 @@ export function score(input: ScoreInput, o: BaeOptions): Scored {
   }
   // Strongest first. A handful at most: an insertion sort, where Array.prototype.sort would
   // copy them into a work array on every handshake.
-  for (let i = 1; i < reasons.length; i++) {
-    const r = reasons[i]!;
+  for (let i = 1; i < n; i++) {
+    const r = list[i]!;
     let j = i;
-    for (; j > 0 && reasons[j - 1]!.weight < r.weight; j--) reasons[j] = reasons[j - 1]!;
-    reasons[j] = r;
+    for (; j > 0 && list[j - 1]!.weight < r.weight; j--) list[j] = list[j - 1]!;
+    list[j] = r;
   }
-  return { score: Math.round((1 - keep) * 1000) / 1000, evidence: Math.round((1 - keepEvidence) * 1000) / 1000, reasons };
+  return { score: Math.round((1 - keep) * 1000) / 1000, evidence: Math.round((1 - keepEvidence) * 1000) / 1000 };
 }

@@ -1,0 +1,112 @@
+// Two generations of open-addressing hash tables from a 53-bit number key to a count (0–255),
+// in typed arrays: recording a key allocates nothing (a Map would box each key above 2³¹ as a
+// heap number), the GC never walks the tables, and memory is fixed by `max`. Writes go to the
+// current generation; when it holds max/2 keys (or is `ttlMs` old) it becomes the previous one
+// and the one before is cleared for reuse, so a key is kept for at least the last max/2 new
+// keys (and the TTL), as generations.ts does for Maps.
+
+class Table {
+  readonly keys: Float64Array;
+  readonly counts: Uint8Array;
+  readonly mask: number;
+  size = 0;
+
+  constructor(capacity: number) {
+    this.keys = new Float64Array(capacity);
+    this.counts = new Uint8Array(capacity);
+    this.mask = capacity - 1;
+  }
+
+  /** The key's slot, or the empty slot where it would go (linear probing; 0 marks empty). */
+  slot(key: number): number {
+    let i = (key >>> 0) & this.mask;
+    while (this.keys[i] !== 0 && this.keys[i] !== key) i = (i + 1) & this.mask;
+    return i;
+  }
+
+  clear(): void {
+    this.keys.fill(0);
+    this.counts.fill(0);
+    this.size = 0;
+  }
+}
+
+export class CountTable {
+  private current: Table;
+  private previous: Table;
+  private startedAt: number;
+  private readonly half: number;
+  private readonly ttlMs: number;
+
+  constructor(max: number, ttlMs: number, now = Date.now()) {
+    this.half = Math.max(1, Math.floor(max / 2));
+    this.ttlMs = ttlMs;
+    this.startedAt = now;
+    // At most half full, so a probe ends after a step or two.
+    const capacity = 2 ** Math.ceil(Math.log2(this.half * 2));
+    this.current = new Table(capacity);
+    this.previous = new Table(capacity);
+  }
+
+  /** Counts one sighting of `key` (≠ 0); returns how many there had been before. */
+  bump(key: number, now: number): number {
+    if (this.current.size >= this.half || now - this.startedAt >= this.ttlMs) this.flip(now);
+    const cur = this.current;
+    const i = cur.slot(key);
+    if (cur.keys[i] === key) {
+      const before = cur.counts[i]!;
+      if (before < 255) cur.counts[i] = before + 1;
+      return before;
+    }
+    const old = this.previous;
+    const j = old.slot(key);
+    const before = old.keys[j] === key ? old.counts[j]! : 0;
+    cur.keys[i] = key;
+    cur.counts[i] = Math.min(255, before + 1);
+    cur.size++;
+    return before;
+  }
+
+  private flip(now: number): void {
+    const dropped = this.previous;
+    dropped.clear();
+    this.previous = this.current;
+    this.current = dropped;
+    this.startedAt = now;
+  }
+
+  get size(): number {
+    return this.current.size + this.previous.size;
+  }
+
+  get startedAtMs(): number {
+    return this.startedAt;
+  }
+
+  get currentSize(): number {
+    return this.current.size;
+  }
+
+  /** Every key and count, the current generation first (a key in both appears twice; the first is newer). */
+  *entries(): Generator<[number, number]> {
+    for (const t of [this.current, this.previous]) {
+      for (let i = 0; i < t.keys.length; i++) if (t.keys[i] !== 0) yield [t.keys[i]!, t.counts[i]!];
+    }
+  }
+
+  /** Puts entries back as `entries` gave them: the first `current` into the current generation, begun at `startedAt`. */
+  load(rows: ReadonlyArray<[number, number]>, current: number, startedAt: number): void {
+    this.current.clear();
+    this.previous.clear();
+    this.startedAt = startedAt;
+    rows.forEach(([key, count], k) => {
+      const t = k < current ? this.current : this.previous;
+      if (key === 0 || !Number.isFinite(key) || t.size >= this.half) return;
+      const i = t.slot(key);
+      if (t.keys[i] === key) return;
+      t.keys[i] = key;
+      t.counts[i] = Math.max(0, Math.min(255, count));
+      t.size++;
+    });
+  }
+}

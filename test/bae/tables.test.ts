@@ -1,0 +1,98 @@
+// The hot path's bounded tables, on their own: client profiles as rows of integers (two
+// generations of Maps from key to row, rows reused from a free list, changed rows saved once),
+// the client-random counts (two generations of typed hash tables), and the per-address
+// explanations of the latest decisions (first in, first out among addresses).
+import { join } from 'node:path';
+import t from 'tap';
+import { SqliteStateStore } from '../../proxy/store/sqlite-store.ts';
+import { CountTable } from '../../plugins/bae/count-table.ts';
+import { DecisionLog, type Decision } from '../../plugins/bae/decisions.ts';
+import { newDynamic, VECTOR_SIZE } from '../../plugins/bae/features.ts';
+import { FIELDS, ROW } from '../../plugins/bae/profile-row.ts';
+import { nowS, ProfileTable } from '../../plugins/bae/profiles.ts';
+import type { Shape } from '../../plugins/bae/shape.ts';
+import { tempDir } from '../support/temp-dir.ts';
+
+t.test('a profile row reads back every field it was given', async (t) => {
+  const table = new ProfileTable('a:', 100, 60_000);
+  const p = table.touch('10.0.0.1', 5);
+  t.equal(ROW, FIELDS.length);
+  FIELDS.forEach((f, i) => (p[f] = 1000 + i));
+  const back = table.peek('10.0.0.1', 5)!;
+  t.same(FIELDS.map((f) => back[f]), FIELDS.map((_, i) => 1000 + i), 'each accessor has its own column');
+  t.equal(table.touch('10.0.0.2', 5).conns, 0, 'a new key gets a clean row');
+});
+
+t.test('profiles: two generations, rows reused, TTL', async (t) => {
+  const table = new ProfileTable('a:', 10, 60_000);
+  for (let i = 0; i < 10; i++) table.touch(`k${i}`, 1).conns = i + 1;
+  t.equal(table.size, 10);
+  table.touch('k0', 1); // moves to the current generation
+  for (let i = 10; i < 15; i++) table.touch(`k${i}`, 1).conns = i + 1;
+  t.ok(table.size <= 10, `bounded: ${table.size}`);
+  t.equal(table.peek('k0', 1)?.conns, 1, 'a returning key kept its profile');
+  t.equal(table.peek('k1', 1), undefined, 'the oldest generation was dropped');
+  t.equal(table.peek('k14', 1)?.conns, 15, 'a reused row holds its new profile');
+  const stale = table.touch('k14', 1 + 61);
+  t.equal(stale.conns, 0, 'a profile past its TTL starts over');
+  t.equal(stale.first, 62);
+});
+
+t.test('profiles: changed rows are saved once and come back', async (t) => {
+  const store = SqliteStateStore.open({ file: join(tempDir(t), 'state.db'), snapshotIntervalMs: 60_000 });
+  t.teardown(() => store.close());
+  const ns = store.namespace('bae');
+  const table = new ProfileTable('a:', 100, 3_600_000);
+  const now = nowS();
+  const busy = table.touch('198.18.0.1', now);
+  busy.conns = 2;
+  busy.requests = 3;
+  table.touch('198.18.0.2', now).conns = 1; // one clean handshake: not worth saving
+  t.equal(await table.save(ns), 1);
+  t.equal(await table.save(ns), 0, 'nothing changed since');
+  table.markChanged('198.18.0.1');
+  t.equal(await table.save(ns), 1);
+  const back = new ProfileTable('a:', 100, 3_600_000);
+  t.equal(await back.restore(ns), 1);
+  t.match(back.peek('198.18.0.1', now), { conns: 2, requests: 3 });
+});
+
+t.test('client-random counts: generations, TTL, saturation', async (t) => {
+  const counts = new CountTable(8, 60_000, 0);
+  t.equal(counts.bump(12345, 0), 0);
+  t.equal(counts.bump(12345, 0), 1);
+  for (let i = 0; i < 300; i++) counts.bump(99, 0);
+  t.equal(counts.bump(99, 0), 255, 'a count stops at 255');
+  for (let k = 1; k <= 3; k++) counts.bump(1e15 + k, 0); // fills the current generation (4 keys)
+  t.equal(counts.bump(12345, 0), 2, 'a key in the previous generation is still counted');
+  for (let k = 10; k <= 20; k++) counts.bump(1e15 + k, 0);
+  t.ok(counts.size <= 8, `bounded: ${counts.size}`);
+  t.equal(counts.bump(99, 0), 0, 'pushed out by max/2 newer keys');
+  t.equal(counts.bump(7, 0), 0);
+  t.equal(counts.bump(8, 0), 0);
+  t.equal(counts.bump(7, 60_000 + 1), 1, 'one TTL on, a key sits in the previous generation');
+  counts.bump(9, 2 * 60_000 + 2);
+  t.equal(counts.bump(8, 2 * 60_000 + 3), 0, 'two TTLs on, it is gone');
+  const copy = new CountTable(8, 60_000, 0);
+  copy.load([...counts.entries()], counts.currentSize, counts.startedAtMs);
+  t.same([...copy.entries()], [...counts.entries()], 'entries load back as they were');
+});
+
+t.test('explanations: the latest decision of each of the latest addresses', async (t) => {
+  const log = new DecisionLog();
+  const shape = { id: 1, base: new Float64Array(VECTOR_SIZE) } as unknown as Shape;
+  const decision = (address: string, score: number): Decision => ({
+    phase: 'hello', at: Date.now(), conn: `c-${address}`, address, port: 1, ja4: 'j', ja3: 'h', score, action: 'primary', enforced: true,
+    reasons: [{ signal: 'anomaly', weight: score, a: score }], reasonCount: 1,
+  });
+  log.keep(decision('a', 0.1), shape, { ...newDynamic(), reads: 3 }, 500, undefined, undefined);
+  log.keep(decision('a', 0.2), shape, { ...newDynamic(), reads: 4, knownGood: true }, 510, 0.4, 0.1);
+  const a = log.explain('a')!;
+  t.match(a, { score: 0.2, features: { reads: 4, knownGood: true, helloBytes: 510 }, forest: { raw: 0.4, calibrated: 0.1 } });
+  t.match(a.reasons, [{ signal: 'anomaly', detail: /isolation forest: 0.20/ }]);
+  for (let i = 0; i < 10_000; i++) log.keep(decision(`n${i}`, 0), shape, newDynamic(), 500, undefined, undefined);
+  t.equal(log.explain('a'), undefined, '10,000 newer addresses push an address out');
+  t.equal(log.explain('n0')?.address, 'n0');
+  log.add(decision('r', 0.5));
+  t.match(log.recent(1), [{ address: 'r', score: 0.5, reasons: [{ signal: 'anomaly' }] }]);
+});
