@@ -138,7 +138,7 @@ function refresh(s: Shape, hello: HelloInfo, lists: FingerprintLists): void {
 
 export class ShapeCache {
   // A spray of new shapes costs misses, never memory.
-  private readonly map = new Generations<string, Shape>(MAX_SHAPES);
+  private readonly map = new Generations<number, Shape>(MAX_SHAPES);
 
   get size(): number {
     return this.map.size;
@@ -147,10 +147,10 @@ export class ShapeCache {
   /** The shape of this hello, made on first sight, its list-dependent parts up to date. */
   get(hello: HelloInfo, lists: FingerprintLists): Shape {
     const key = hello.shape;
-    let s = key === '' ? undefined : this.map.get(key);
+    let s = key === 0 ? undefined : this.map.get(key);
     if (s === undefined) {
       s = makeShape(hello);
-      if (key !== '') this.map.set(key, s);
+      if (key !== 0) this.map.set(key, s);
     }
     if (s.listsVersion !== lists.version) refresh(s, hello, lists);
     return s;

@@ -1,32 +1,46 @@
 // A bounds-checked cursor over untrusted bytes. Every read names the field it is after, so a
 // malformed hello fails with a ClientHelloError saying what and where, never a RangeError.
+// One reader walks a whole hello: entering a length-prefixed vector narrows it to that vector
+// (a stack of scopes), instead of making a reader object per vector (some 25 per hello).
 import { ClientHelloError } from '../errors.ts';
 
 /** A field's name, or a function that makes it (only an error message needs it). */
 export type FieldName = string | (() => string);
 
+const MAX_DEPTH = 8;
+
 const text = (f: FieldName): string => (typeof f === 'string' ? f : f());
 
 export class ByteReader {
   readonly buf: Buffer;
-  readonly end: number;
+  /** The end of the current scope. */
+  end: number;
   pos: number;
-  // What this reader covers is named only when an error says so: a reader over a field of
-  // another keeps the two parts, not the joined string (one per field of every hello).
-  private readonly name: FieldName;
-  private readonly parent: ByteReader | undefined;
+  // The scopes' names are joined only when an error says what was being read.
+  // Sized once for the deepest hello field (ClientHello body extensions extension list item).
+  private readonly names = new Array<FieldName>(MAX_DEPTH);
+  private readonly ends = new Array<number>(MAX_DEPTH);
+  private depth = 1;
+  /** Offsets in messages count from here (the message may sit inside the bytes received). */
+  private readonly base: number;
 
-  constructor(buf: Buffer, what: FieldName, start = 0, end = buf.length, parent?: ByteReader) {
+  constructor(buf: Buffer, what: FieldName, start = 0, end = buf.length) {
     this.buf = buf;
-    this.name = what;
-    this.parent = parent;
+    this.base = start;
+    this.names[0] = what;
     this.pos = start;
     this.end = end;
   }
 
-  /** What this reader covers, for error messages (e.g. "ClientHello body extension 0x000a"). */
+  /** What the current scope covers, for error messages (e.g. "ClientHello body extension 0x000a"). */
   get what(): string {
-    return this.parent ? `${this.parent.what} ${text(this.name)}` : text(this.name);
+    return this.whatUpTo(this.depth);
+  }
+
+  private whatUpTo(depth: number): string {
+    let s = text(this.names[0]!);
+    for (let i = 1; i < depth; i++) s += ` ${text(this.names[i]!)}`;
+    return s;
   }
 
   get remaining(): number {
@@ -37,7 +51,7 @@ export class ByteReader {
     if (n > this.remaining) {
       throw new ClientHelloError(
         'WEAVER_ERR_HELLO_MALFORMED',
-        `${this.what}: ${text(field)}${suffix} needs ${n} byte(s) at offset ${this.pos} but only ${this.remaining} remain`,
+        `${this.what}: ${text(field)}${suffix} needs ${n} byte(s) at offset ${this.pos - this.base} but only ${this.remaining} remain`,
       );
     }
     const at = this.pos;
@@ -58,33 +72,49 @@ export class ByteReader {
     return (this.buf[at]! << 16) | this.buf.readUInt16BE(at + 1);
   }
 
-  bytes(n: number, field: string): Buffer {
+  /** Skips `n` bytes, returning where they start. */
+  skip(n: number, field: string): number {
+    return this.need(n, field, '');
+  }
+
+  /** Narrows the reader to the next `n` bytes until `leave()`. */
+  enter(n: number, field: FieldName): void {
     const at = this.need(n, field, '');
-    return this.buf.subarray(at, at + n);
+    if (this.depth === MAX_DEPTH) throw new Error('ByteReader: scopes nested too deep'); // a bug, not bad input
+    this.ends[this.depth] = this.end;
+    this.names[this.depth++] = field;
+    this.pos = at;
+    this.end = at + n;
   }
 
-  /** A sub-reader over a vector whose length prefix is 1 byte. */
-  vec8(field: FieldName): ByteReader {
-    return this.sub(this.u8(field, ' length'), field);
+  /** Enters a vector whose length prefix is 1 byte. */
+  enter8(field: FieldName): void {
+    this.enter(this.u8(field, ' length'), field);
   }
 
-  /** A sub-reader over a vector whose length prefix is 2 bytes. */
-  vec16(field: FieldName): ByteReader {
-    return this.sub(this.u16(field, ' length'), field);
+  /** Enters a vector whose length prefix is 2 bytes. */
+  enter16(field: FieldName): void {
+    this.enter(this.u16(field, ' length'), field);
   }
 
-  sub(n: number, field: FieldName): ByteReader {
-    const at = this.need(n, field, '');
-    return new ByteReader(this.buf, field, at, at + n, this);
+  /** Enters a vector (1- or 2-byte length prefix) that must fill the current scope exactly. */
+  enterWhole(prefix: 1 | 2, field: FieldName): void {
+    if (prefix === 1) this.enter8(field);
+    else this.enter16(field);
+    const outer = this.ends[this.depth - 1]!;
+    if (this.end !== outer) throw this.trailing(this.depth - 1, outer - this.end, this.end);
   }
 
-  /** A list of 2-byte code points filling this reader, e.g. cipher suites or groups. */
+  /** Back to the enclosing scope, just past the one being left whatever was read of it. */
+  leave(): void {
+    this.pos = this.end;
+    this.end = this.ends[--this.depth]!;
+  }
+
+  /** A list of 2-byte code points filling the current scope, e.g. cipher suites or groups. */
   u16List(field: string): number[] {
     if (this.remaining % 2 !== 0) {
-      throw new ClientHelloError(
-        'WEAVER_ERR_HELLO_MALFORMED',
-        `${this.what}: ${field} has odd length ${this.remaining}`,
-      );
+      throw new ClientHelloError('WEAVER_ERR_HELLO_MALFORMED', `${this.what}: ${field} has odd length ${this.remaining}`);
     }
     // Sized once: a list grown by push is reallocated several times on the way (52 suites).
     const out = new Array<number>(this.remaining / 2);
@@ -100,11 +130,10 @@ export class ByteReader {
 
   /** Lengths that disagree with their container are malformed, not ignorable padding. */
   done(): void {
-    if (this.remaining !== 0) {
-      throw new ClientHelloError(
-        'WEAVER_ERR_HELLO_MALFORMED',
-        `${this.what}: ${this.remaining} unexpected trailing byte(s) at offset ${this.pos}`,
-      );
-    }
+    if (this.remaining !== 0) throw this.trailing(this.depth, this.remaining, this.pos);
+  }
+
+  private trailing(depth: number, bytes: number, at: number): ClientHelloError {
+    return new ClientHelloError('WEAVER_ERR_HELLO_MALFORMED', `${this.whatUpTo(depth)}: ${bytes} unexpected trailing byte(s) at offset ${at - this.base}`);
   }
 }

@@ -30,21 +30,7 @@ export type DecodedExtensions = Pick<
   | 'paddingLength'
 >;
 
-export function emptyDecodedExtensions(): DecodedExtensions {
-  return {
-    supportedVersions: [],
-    supportedGroups: [],
-    ecPointFormats: [],
-    signatureAlgorithms: [],
-    alpn: [],
-    sni: undefined,
-    keyShares: [],
-    pskKeyExchangeModes: [],
-    paddingLength: 0,
-  };
-}
-
-/** Decodes one extension body (the reader covers exactly that body) into `out`. */
+/** Decodes one extension body (the reader's current scope is exactly that body) into `out`. */
 export function decodeExtension(type: number, body: ByteReader, out: DecodedExtensions): void {
   switch (type) {
     case EXT.serverName:
@@ -66,9 +52,9 @@ export function decodeExtension(type: number, body: ByteReader, out: DecodedExte
       out.paddingLength = body.remaining;
       return;
     case EXT.supportedVersions: {
-      const versions = body.vec8('versions');
-      body.done();
-      out.supportedVersions = versions.u16List('version');
+      body.enterWhole(1, 'versions');
+      out.supportedVersions = body.u16List('version');
+      body.leave();
       if (out.supportedVersions.length === 0) throw malformed(body, 'versions list is empty');
       return;
     }
@@ -85,57 +71,66 @@ export function decodeExtension(type: number, body: ByteReader, out: DecodedExte
 }
 
 function listOf16(body: ByteReader, field: string): number[] {
-  const list = body.vec16(field);
-  body.done();
-  return list.u16List(field);
+  body.enterWhole(2, field);
+  const list = body.u16List(field);
+  body.leave();
+  return list;
 }
 
 function listOf8(body: ByteReader, field: string): number[] {
-  const list = body.vec8(field);
-  body.done();
-  return list.u8List();
+  body.enterWhole(1, field);
+  const list = body.u8List();
+  body.leave();
+  return list;
 }
 
 // RFC 6066 §3: a list of (name_type, name); only host_name (0) is defined, and at most one of it.
-function decodeServerName(body: ByteReader): string | undefined {
-  const list = body.vec16('server_name_list');
-  body.done();
+function decodeServerName(r: ByteReader): string | undefined {
+  r.enterWhole(2, 'server_name_list');
   let host: string | undefined;
-  while (list.remaining > 0) {
-    const nameType = list.u8('name_type');
-    const name = list.vec16('host_name');
+  while (r.remaining > 0) {
+    const nameType = r.u8('name_type');
+    r.enter16('host_name');
+    const start = r.pos;
+    const end = r.end;
+    r.leave();
     if (nameType !== 0) continue;
-    if (host !== undefined) throw malformed(body, 'more than one host_name');
-    if (name.remaining === 0) throw malformed(body, 'host_name is empty');
+    if (host !== undefined || start === end) {
+      r.leave(); // the error is about the extension, not the list
+      throw malformed(r, host !== undefined ? 'more than one host_name' : 'host_name is empty');
+    }
     // latin1 maps byte for byte, so an odd name is visible as sent rather than as U+FFFD.
-    host = name.bytes(name.remaining, 'host_name').toString('latin1');
+    host = r.buf.toString('latin1', start, end);
   }
+  r.leave();
   return host;
 }
 
 // RFC 7301 §3.1. Values are decoded latin1 (byte for byte) so JA4 can recover the exact octets
 // of the first value for its non-alphanumeric rule. An empty value is kept, not rejected:
 // JA4 defines a fingerprint for it and real scanners send it.
-function decodeAlpn(body: ByteReader): string[] {
-  const list = body.vec16('protocol_name_list');
-  body.done();
+function decodeAlpn(r: ByteReader): string[] {
+  r.enterWhole(2, 'protocol_name_list');
   const out: string[] = [];
-  while (list.remaining > 0) {
-    const name = list.vec8('protocol_name');
-    out.push(name.bytes(name.remaining, 'protocol_name').toString('latin1'));
+  while (r.remaining > 0) {
+    r.enter8('protocol_name');
+    out.push(r.buf.toString('latin1', r.pos, r.end));
+    r.leave();
   }
+  r.leave();
   return out;
 }
 
-function decodeKeyShares(body: ByteReader): KeyShareEntry[] {
-  const list = body.vec16('client_shares');
-  body.done();
+function decodeKeyShares(r: ByteReader): KeyShareEntry[] {
+  r.enterWhole(2, 'client_shares');
   const out: KeyShareEntry[] = [];
-  while (list.remaining > 0) {
-    const group = list.u16('group');
-    const key = list.vec16('key_exchange');
-    out.push({ group, length: key.remaining });
+  while (r.remaining > 0) {
+    const group = r.u16('group');
+    r.enter16('key_exchange');
+    out.push({ group, length: r.remaining });
+    r.leave();
   }
+  r.leave();
   return out;
 }
 

@@ -4,11 +4,12 @@
 // plugin reading only `ja4` pays for that one.
 // The same TLS stack sends the same lists on every connection: only the random, the session
 // id, key-share and PSK bytes, padding, GREASE values and (Chrome) the extension order change.
-// So the fingerprints are memoised on the hello's `shape` (everything but those), and JA3 and
-// JA4_o, which keep the extension order, on the shape plus that order: a repeat costs a key
-// and a map lookup instead of string building and two or three hashes.
+// So the fingerprints are memoised on the hello's `shape` (everything but those, interned as a
+// number), and JA3 and JA4_o, which keep the extension order, on the shape and that order
+// (interned the same way): a repeat costs a hash and two map lookups, and allocates nothing.
 import type { HelloInfo } from '../plugin/types.ts';
 import { isGrease } from './grease.ts';
+import { Interner } from './intern.ts';
 import { ja3 } from './ja3.ts';
 import { ja4Original, ja4Sorted } from './ja4.ts';
 import type { ClientHello, Fingerprints, HelloArrival } from './types.ts';
@@ -17,21 +18,30 @@ type Ja3 = Pick<Fingerprints, 'ja3' | 'ja3_string'>;
 type Ja4 = Pick<Fingerprints, 'ja4' | 'ja4_r'>;
 type Ja4o = Pick<Fingerprints, 'ja4_o' | 'ja4_ro'>;
 
-/** Entries per memo. A full memo starts over: a spray of new shapes costs misses, never memory. */
+/** Entries per memo and per intern table: a spray of new shapes costs misses, never memory. */
 const MEMO_MAX = 4096;
 /** Hellos whose shape takes more code units than this are not memoised (nor keyed): no real stack sends one. */
 const SHAPE_MAX = 1024;
 
+/** Values keyed on a shape id and an extension-order id (0 where the order does not matter). */
 class Memo<V> {
-  private readonly map = new Map<string, V>();
+  private readonly map = new Map<number, Map<number, V>>();
+  private size = 0;
 
-  get(key: string, make: () => V): V {
-    let v = this.map.get(key);
+  get(shape: number, order: number, make: (h: ClientHello) => V, h: ClientHello): V {
+    let byOrder = this.map.get(shape);
+    let v = byOrder?.get(order);
     if (v === undefined) {
       // Clearing, not dropping the oldest: deleting from the front of a large Map one entry at
       // a time makes every next `keys().next()` walk the holes.
-      if (this.map.size >= MEMO_MAX) this.map.clear();
-      this.map.set(key, (v = make()));
+      if (this.size >= MEMO_MAX) {
+        this.map.clear();
+        this.size = 0;
+        byOrder = undefined;
+      }
+      if (byOrder === undefined) this.map.set(shape, (byOrder = new Map()));
+      byOrder.set(order, (v = make(h)));
+      this.size++;
     }
     return v;
   }
@@ -40,36 +50,28 @@ class Memo<V> {
 const ja3Memo = new Memo<Ja3>();
 const ja4Memo = new Memo<Ja4>();
 const ja4oMemo = new Memo<Ja4o>();
+const shapes = new Interner(MEMO_MAX);
+const orders = new Interner(MEMO_MAX);
 
 let scratch = new Uint16Array(256);
-let scratchBytes = Buffer.from(scratch.buffer);
-let exts = new Uint16Array(64);
-let extsBytes = Buffer.from(exts.buffer);
-
-// The code units' bytes read as latin1: an exact one-byte string of twice the length, made
-// straight from memory (String.fromCharCode.apply would first spread the array into arguments).
-const asKey = (bytes: Buffer, units: number): string => bytes.toString('latin1', 0, units * 2);
 
 const norm = (v: number): number => (isGrease(v) ? 0x0a0a : v);
 
 /**
- * The hello's shape: its 16-bit code points, every list length-prefixed (so the encoding is
- * exact), as a string (see asKey). GREASE values become 0x0a0a where they stand, extensions
- * are sorted. Empty string when the hello is too large to key.
+ * The hello's shape, interned (see Interner): its 16-bit code points, every list
+ * length-prefixed (so the encoding is exact). GREASE values become 0x0a0a where they stand,
+ * extensions are sorted. 0 when the hello is too large to key.
  */
-export function helloShape(h: ClientHello): string {
+export function helloShape(h: ClientHello): number {
   let alpnUnits = 0;
   for (let i = 0; i < h.alpn.length; i++) alpnUnits += 1 + h.alpn[i]!.length;
   const need =
     16 + h.ciphers.length + h.compressionMethods.length + h.extensionTypes.length + h.supportedVersions.length + h.supportedGroups.length +
     h.ecPointFormats.length + h.signatureAlgorithms.length + alpnUnits + h.keyShares.length + h.pskKeyExchangeModes.length;
-  if (need > SHAPE_MAX) return '';
-  if (need > scratch.length) {
-    scratch = new Uint16Array(SHAPE_MAX);
-    scratchBytes = Buffer.from(scratch.buffer);
-  }
+  if (need > SHAPE_MAX) return 0;
+  if (need > scratch.length) scratch = new Uint16Array(SHAPE_MAX);
   // Runs on every hello a plugin reads: indexed loops and no closure or typed-array view, so
-  // nothing is allocated but the key itself.
+  // nothing is allocated unless the shape is new.
   const s = scratch;
   let n = 0;
   s[n++] = h.transport === 'quic' ? 1 : 0;
@@ -91,7 +93,7 @@ export function helloShape(h: ClientHello): string {
   s[n++] = h.keyShares.length;
   for (let i = 0; i < h.keyShares.length; i++) s[n++] = norm(h.keyShares[i]!.group);
   n = putList(s, n, h.pskKeyExchangeModes);
-  return asKey(scratchBytes, n);
+  return shapes.id(s, n);
 }
 
 function putList(s: Uint16Array, n: number, values: readonly number[]): number {
@@ -118,22 +120,22 @@ function putSortedExtensions(s: Uint16Array, n: number, types: readonly number[]
   return n;
 }
 
-/** The non-GREASE extension types in wire order (appended to the shape for JA3 and JA4_o). */
-function extensionOrder(h: ClientHello): string {
+/**
+ * The non-GREASE extension types in wire order, interned (0: not keyed). Only called once the
+ * shape is keyed, so they fit the scratch.
+ */
+function extensionOrder(h: ClientHello): number {
   const types = h.extensionTypes;
-  if (types.length > exts.length) {
-    exts = new Uint16Array(SHAPE_MAX);
-    extsBytes = Buffer.from(exts.buffer);
-  }
   let n = 0;
-  for (let i = 0; i < types.length; i++) if (!isGrease(types[i]!)) exts[n++] = types[i]!;
-  return asKey(extsBytes, n);
+  for (let i = 0; i < types.length; i++) if (!isGrease(types[i]!)) scratch[n++] = types[i]!;
+  return orders.id(scratch, n);
 }
 
 export class LazyHelloInfo implements HelloInfo {
   readonly parsed: ClientHello;
   readonly arrival: HelloArrival;
-  private shapeKey: string | undefined;
+  private shapeId = -1;
+  private orderId = -1;
   private ja3s: Ja3 | undefined;
   private ja4s: Ja4 | undefined;
   private ja4os: Ja4o | undefined;
@@ -149,8 +151,9 @@ export class LazyHelloInfo implements HelloInfo {
   get alpn(): readonly string[] {
     return this.parsed.alpn;
   }
-  get shape(): string {
-    return (this.shapeKey ??= helloShape(this.parsed));
+  get shape(): number {
+    if (this.shapeId < 0) this.shapeId = helloShape(this.parsed);
+    return this.shapeId;
   }
   private get j3(): Ja3 {
     return (this.ja3s ??= this.memoised(ja3Memo, true, ja3));
@@ -163,9 +166,11 @@ export class LazyHelloInfo implements HelloInfo {
   }
   /** `make(parsed)` from the memo, keyed on the shape (plus the extension order when `ordered`). */
   private memoised<V>(memo: Memo<V>, ordered: boolean, make: (h: ClientHello) => V): V {
-    const key = this.shape;
-    if (key === '') return make(this.parsed);
-    return memo.get(ordered ? key + extensionOrder(this.parsed) : key, () => make(this.parsed));
+    const shape = this.shape;
+    if (shape === 0) return make(this.parsed);
+    if (!ordered) return memo.get(shape, 0, make, this.parsed);
+    if (this.orderId < 0) this.orderId = extensionOrder(this.parsed);
+    return this.orderId === 0 ? make(this.parsed) : memo.get(shape, this.orderId, make, this.parsed);
   }
   get ja3(): string {
     return this.j3.ja3;

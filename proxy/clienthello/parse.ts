@@ -2,17 +2,18 @@
 // checked against its container, and anything off throws ClientHelloError MALFORMED.
 import { ClientHelloError } from '../errors.ts';
 import { ByteReader } from './byte-reader.ts';
-import { decodeExtension, emptyDecodedExtensions, EXT } from './extensions.ts';
+import { decodeExtension, EXT } from './extensions.ts';
 import { isGrease } from './grease.ts';
-import { reassembleClientHello } from './records.ts';
-import type { ClientHello, ClientHelloExtension } from './types.ts';
+import { reassembleClientHello, singleRecordHelloEnd } from './records.ts';
+import type { ClientHello, ClientHelloExtension, KeyShareEntry } from './types.ts';
 
 const HANDSHAKE_CLIENT_HELLO = 0x01;
 const MAX_SESSION_ID = 32;
+const RANDOM_BYTES = 32;
 
-// Parsing allocates per hello on every connection a plugin looks at, so the extension loop
-// makes no closure, reader or Set per extension: duplicates are found in one bitmap of the
-// 2^16 extension types (parsing is synchronous; the bits set are cleared before returning).
+// Parsing allocates per hello on every connection a plugin looks at, so it makes one reader per
+// hello (see ByteReader) and no closure or Set per extension: duplicates are found in one bitmap
+// of the 2^16 extension types (parsing is synchronous; the bits set are cleared before returning).
 const seenTypes = new Uint8Array(8192);
 const extensionName = (type: number): string => `extension 0x${type.toString(16).padStart(4, '0')}`;
 const DECODED_NAMES = new Map<number, string>(Object.values(EXT).map((type) => [type, extensionName(type)]));
@@ -42,6 +43,121 @@ class RawExtension implements ClientHelloExtension {
   }
 }
 
+// The lists of absent extensions are given their own empty array only once parsing is done:
+// every hello from a modern stack has them all, and seven empty arrays made to be replaced add up.
+const NONE: number[] = [];
+const NO_NAMES: string[] = [];
+const NO_SHARES: KeyShareEntry[] = [];
+
+/**
+ * The parsed hello, filled in as the message is walked. `random`, `sessionId` and `extensions`
+ * are cut out of the bytes when first read: most plugins read the decoded fields only, and those
+ * three are some 20 objects a hello.
+ */
+class ParsedHello implements ClientHello {
+  readonly transport: 'tcp' | 'quic';
+  readonly recordVersion: number;
+  helloVersion = 0;
+  ciphers = NONE;
+  compressionMethods = NONE;
+  readonly extensionTypes: number[] = [];
+  supportedVersions = NONE;
+  supportedGroups = NONE;
+  ecPointFormats = NONE;
+  signatureAlgorithms = NONE;
+  alpn = NO_NAMES;
+  sni: string | undefined = undefined;
+  keyShares = NO_SHARES;
+  pskKeyExchangeModes = NONE;
+  paddingLength = 0;
+  helloLength = 0;
+  readonly raw: Buffer;
+  // Where the lazy fields are; `#` keeps them out of keys, inspection and JSON.
+  readonly #buf: Buffer;
+  #randomAt = 0;
+  #sessionIdLength = 0;
+  /** The extensions block, already checked; -1 when the hello has none. */
+  #extensionsAt = -1;
+  #extensionsEnd = -1;
+  #random: Buffer | undefined;
+  #sessionId: Buffer | undefined;
+  #extensions: ClientHelloExtension[] | undefined;
+
+  constructor(buf: Buffer, source: HelloSource) {
+    this.transport = source.transport ?? 'tcp';
+    this.recordVersion = source.recordVersion ?? 0;
+    this.raw = source.raw ?? buf;
+    this.#buf = buf;
+  }
+
+  locate(randomAt: number, sessionIdLength: number, extensionsAt: number, extensionsEnd: number): void {
+    this.#randomAt = randomAt;
+    this.#sessionIdLength = sessionIdLength;
+    this.#extensionsAt = extensionsAt;
+    this.#extensionsEnd = extensionsEnd;
+  }
+
+  /** Gives every list still unset an empty array of its own (the caller may change it). */
+  finish(): this {
+    if (this.supportedVersions === NONE) this.supportedVersions = [];
+    if (this.supportedGroups === NONE) this.supportedGroups = [];
+    if (this.ecPointFormats === NONE) this.ecPointFormats = [];
+    if (this.signatureAlgorithms === NONE) this.signatureAlgorithms = [];
+    if (this.pskKeyExchangeModes === NONE) this.pskKeyExchangeModes = [];
+    if (this.alpn === NO_NAMES) this.alpn = [];
+    if (this.keyShares === NO_SHARES) this.keyShares = [];
+    return this;
+  }
+
+  get random(): Buffer {
+    return (this.#random ??= this.#buf.subarray(this.#randomAt, this.#randomAt + RANDOM_BYTES));
+  }
+
+  get sessionId(): Buffer {
+    const at = this.#randomAt + RANDOM_BYTES + 1;
+    return (this.#sessionId ??= this.#buf.subarray(at, at + this.#sessionIdLength));
+  }
+
+  get extensions(): ClientHelloExtension[] {
+    if (this.#extensions) return this.#extensions;
+    const buf = this.#buf;
+    const out: ClientHelloExtension[] = [];
+    // Every length in the block was checked while parsing.
+    for (let p = this.#extensionsAt; p >= 0 && p < this.#extensionsEnd; ) {
+      const end = p + 4 + buf.readUInt16BE(p + 2);
+      out.push(new RawExtension(buf.readUInt16BE(p), buf, p + 4, end));
+      p = end;
+    }
+    return (this.#extensions = out);
+  }
+
+  /** The plain object it stands for (getters are not serialised on their own). */
+  toJSON(): ClientHello {
+    return {
+      transport: this.transport,
+      recordVersion: this.recordVersion,
+      helloVersion: this.helloVersion,
+      random: this.random,
+      sessionId: this.sessionId,
+      ciphers: this.ciphers,
+      compressionMethods: this.compressionMethods,
+      extensions: this.extensions,
+      extensionTypes: this.extensionTypes,
+      supportedVersions: this.supportedVersions,
+      supportedGroups: this.supportedGroups,
+      ecPointFormats: this.ecPointFormats,
+      signatureAlgorithms: this.signatureAlgorithms,
+      alpn: this.alpn,
+      sni: this.sni,
+      keyShares: this.keyShares,
+      pskKeyExchangeModes: this.pskKeyExchangeModes,
+      paddingLength: this.paddingLength,
+      helloLength: this.helloLength,
+      raw: this.raw,
+    };
+  }
+}
+
 export interface HelloSource {
   /** 'tcp' unless the message came out of QUIC CRYPTO frames. */
   transport?: 'tcp' | 'quic';
@@ -53,90 +169,82 @@ export interface HelloSource {
 
 /** Parses a ClientHello from every byte received on a TCP connection, first record header on. */
 export function parseClientHello(raw: Buffer): ClientHello {
+  // Nearly every hello lies whole in its first record: parsed where it is, nothing joined or cut.
+  const end = singleRecordHelloEnd(raw);
+  if (end >= 0) return parseMessage(raw, 5, end, { transport: 'tcp', recordVersion: raw.readUInt16BE(1), raw });
   const { message } = reassembleClientHello(raw);
   return parseClientHelloBody(message, { transport: 'tcp', recordVersion: raw.readUInt16BE(1), raw });
 }
 
 /** Parses a bare ClientHello handshake message (4-byte handshake header included). */
 export function parseClientHelloBody(message: Buffer, source: HelloSource = {}): ClientHello {
-  const top = new ByteReader(message, 'ClientHello');
-  const type = top.u8('handshake type');
+  return parseMessage(message, 0, message.length, source);
+}
+
+/** Parses the handshake message at buf[start, end). */
+function parseMessage(buf: Buffer, start: number, end: number, source: HelloSource): ClientHello {
+  const r = new ByteReader(buf, 'ClientHello', start, end);
+  const type = r.u8('handshake type');
   if (type !== HANDSHAKE_CLIENT_HELLO) {
     throw new ClientHelloError('WEAVER_ERR_HELLO_MALFORMED', `handshake type is ${type}, not client_hello (1)`);
   }
-  const bodyLength = top.u24('handshake length');
-  if (bodyLength > top.remaining) {
+  const bodyLength = r.u24('handshake length');
+  if (bodyLength > r.remaining) {
     throw new ClientHelloError(
       'WEAVER_ERR_HELLO_TRUNCATED',
-      `ClientHello declares ${bodyLength} body bytes but only ${top.remaining} are present`,
+      `ClientHello declares ${bodyLength} body bytes but only ${r.remaining} are present`,
     );
   }
-  const r = top.sub(bodyLength, 'body');
-
-  const helloVersion = r.u16('legacy_version');
-  const random = r.bytes(32, 'random');
+  r.enter(bodyLength, 'body');
+  const h = new ParsedHello(buf, source);
+  h.helloLength = 4 + bodyLength;
+  h.helloVersion = r.u16('legacy_version');
+  const randomAt = r.skip(RANDOM_BYTES, 'random');
   const sessionIdLength = r.u8('legacy_session_id length');
   if (sessionIdLength > MAX_SESSION_ID) {
     throw new ClientHelloError('WEAVER_ERR_HELLO_MALFORMED', `ClientHello: session id length ${sessionIdLength} exceeds 32`);
   }
-  const sessionId = r.bytes(sessionIdLength, 'legacy_session_id');
+  r.skip(sessionIdLength, 'legacy_session_id');
   // Empty cipher and compression lists are invalid TLS but are still fingerprinted (JA4 gives
   // them `000000000000`); the TLS stack after us rejects the connection itself.
-  const ciphers = r.vec16('cipher_suites').u16List('cipher suite');
-  const compressionMethods = r.vec8('legacy_compression_methods').u8List();
+  r.enter16('cipher_suites');
+  h.ciphers = r.u16List('cipher suite');
+  r.leave();
+  r.enter8('legacy_compression_methods');
+  h.compressionMethods = r.u8List();
+  r.leave();
 
-  const extensions: ClientHelloExtension[] = [];
-  const extensionTypes: number[] = [];
-  const decoded = emptyDecodedExtensions();
   // Before TLS 1.2 (RFC 3546) the extensions block may be absent altogether.
-  if (r.remaining > 0) {
-    const block = r.vec16('extensions');
-    r.done();
-    try {
-      while (block.remaining > 0) {
-        const extType = block.u16('extension type');
-        const length = block.remaining >= 2 ? block.buf.readUInt16BE(block.pos) : -1;
-        if (length < 0 || length > block.remaining - 2) block.vec16(extensionName(extType)); // throws, saying what and where
-        const start = block.pos + 2;
-        const end = start + length;
-        block.pos = end;
-        // RFC 8446 §4.2: duplicates are an error. GREASE values may legitimately repeat.
-        const bit = 1 << (extType & 7);
-        if (seenTypes[extType >> 3]! & bit && !isGrease(extType)) {
-          throw new ClientHelloError('WEAVER_ERR_HELLO_MALFORMED', `ClientHello: ${extensionName(extType)} appears twice`);
-        }
-        extensionTypes.push(extType); // first, so the `finally` below clears its bit whatever happens
-        seenTypes[extType >> 3]! |= bit;
-        extensions.push(new RawExtension(extType, block.buf, start, end));
-        // Only the extensions decoded below need a reader of their own.
-        const name = DECODED_NAMES.get(extType);
-        if (name) decodeExtension(extType, new ByteReader(block.buf, name, start, end, block), decoded);
-      }
-    } finally {
-      for (let i = 0; i < extensionTypes.length; i++) seenTypes[extensionTypes[i]! >> 3] = 0;
-    }
+  if (r.remaining === 0) {
+    h.locate(randomAt, sessionIdLength, -1, -1);
+    return h.finish();
   }
-
-  return {
-    transport: source.transport ?? 'tcp',
-    recordVersion: source.recordVersion ?? 0,
-    helloVersion,
-    random,
-    sessionId,
-    ciphers,
-    compressionMethods,
-    extensions,
-    extensionTypes,
-    supportedVersions: decoded.supportedVersions,
-    supportedGroups: decoded.supportedGroups,
-    ecPointFormats: decoded.ecPointFormats,
-    signatureAlgorithms: decoded.signatureAlgorithms,
-    alpn: decoded.alpn,
-    sni: decoded.sni,
-    keyShares: decoded.keyShares,
-    pskKeyExchangeModes: decoded.pskKeyExchangeModes,
-    paddingLength: decoded.paddingLength,
-    helloLength: 4 + bodyLength,
-    raw: source.raw ?? message,
-  };
+  r.enterWhole(2, 'extensions');
+  h.locate(randomAt, sessionIdLength, r.pos, r.end);
+  const types = h.extensionTypes;
+  try {
+    while (r.remaining > 0) {
+      const extType = r.u16('extension type');
+      const length = r.remaining >= 2 ? buf.readUInt16BE(r.pos) : -1;
+      if (length < 0 || length > r.remaining - 2) r.enter16(extensionName(extType)); // throws, saying what and where
+      // RFC 8446 §4.2: duplicates are an error. GREASE values may legitimately repeat.
+      const bit = 1 << (extType & 7);
+      if (seenTypes[extType >> 3]! & bit && !isGrease(extType)) {
+        throw new ClientHelloError('WEAVER_ERR_HELLO_MALFORMED', `ClientHello: ${extensionName(extType)} appears twice`);
+      }
+      types.push(extType); // first, so the `finally` below clears its bit whatever happens
+      seenTypes[extType >> 3]! |= bit;
+      const name = DECODED_NAMES.get(extType);
+      if (name === undefined) {
+        r.pos += 2 + length;
+        continue;
+      }
+      r.enter16(name);
+      decodeExtension(extType, r, h);
+      r.leave();
+    }
+  } finally {
+    for (let i = 0; i < types.length; i++) seenTypes[types[i]! >> 3] = 0;
+  }
+  return h.finish();
 }

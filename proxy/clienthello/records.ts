@@ -47,6 +47,20 @@ export function reassembleClientHello(buf: Buffer, maxBytes = Number.POSITIVE_IN
   return { message, records: walked.records, consumed: walked.consumed };
 }
 
+/**
+ * Where the ClientHello message ends in `buf` when it lies whole in a well-formed first record
+ * (nearly every hello): it starts at offset 5, and parsing it there copies and allocates nothing
+ * for the framing. -1 otherwise, for reassembleClientHello to join or refuse.
+ */
+export function singleRecordHelloEnd(buf: Buffer): number {
+  if (buf.length < RECORD_HEADER_BYTES + HANDSHAKE_HEADER_BYTES || buf[0] !== CONTENT_TYPE_HANDSHAKE) return -1;
+  const length = buf.readUInt16BE(3);
+  if (!plausibleRecordVersion(buf.readUInt16BE(1)) || length === 0 || length > MAX_FRAGMENT) return -1;
+  if (buf.length < RECORD_HEADER_BYTES + length || buf[RECORD_HEADER_BYTES] !== HANDSHAKE_CLIENT_HELLO) return -1;
+  const helloLength = HANDSHAKE_HEADER_BYTES + ((buf[6]! << 16) | buf.readUInt16BE(7));
+  return helloLength <= length ? RECORD_HEADER_BYTES + helloLength : -1;
+}
+
 interface Walked {
   records: number;
   helloLength: number;

@@ -10,6 +10,7 @@ import { ja4 } from '../../proxy/clienthello/ja4.ts';
 import { parseClientHello } from '../../proxy/clienthello/parse.ts';
 import { FingerprintLists } from '../../plugins/bae/lists.ts';
 import { ShapeCache } from '../../plugins/bae/shape.ts';
+import { buildClientHello, ext } from '../support/hello-builder.ts';
 import { sharedDataPath } from '../support/shared-data.ts';
 import { browserHello, libraryHellos, scannerHello, withRandom } from './hellos.ts';
 
@@ -39,13 +40,27 @@ t.test('the shape ignores per-connection values and tells stacks apart', async (
     t.equal(a.shape, b.shape, `${f}: another extension order, random and session id`);
     t.equal(a.ja4, b.ja4);
   }
-  const byJa4 = new Map<string, string>();
+  const byJa4 = new Map<number, string>();
   for (const bytes of samples) {
     const h = info(bytes);
     byJa4.set(h.shape, h.ja4);
   }
   const ja4s = new Set(samples.map((b) => info(b).ja4));
   t.ok(byJa4.size >= ja4s.size, `${byJa4.size} shapes for ${ja4s.size} JA4s: no two JA4s share a shape`);
+});
+
+t.test('a hello too large to key: shape 0, fingerprints computed all the same', async (t) => {
+  const ciphers = Array.from({ length: 1100 }, (_, i) => 0x0100 + i);
+  const bytes = buildClientHello({ ciphers, extensions: [ext.serverName('localhost'), ext.supportedGroups([0x001d])] });
+  for (const round of [1, 2]) {
+    const h = info(bytes);
+    t.equal(h.shape, 0, `not keyed (${round === 1 ? 'first' : 'second'} sight)`);
+    t.same({ ja3: h.ja3, ja3_string: h.ja3_string, ja4: h.ja4, ja4_r: h.ja4_r, ja4_o: h.ja4_o, ja4_ro: h.ja4_ro }, { ...ja3(h.parsed), ...ja4(h.parsed) });
+  }
+  const cache = new ShapeCache();
+  const lists = new FingerprintLists();
+  cache.get(info(bytes), lists);
+  t.equal(cache.size, 0, "bae's cache keeps no entry for it");
 });
 
 t.test("bae's shape cache: one entry per stack, its list verdict kept up to date", async (t) => {

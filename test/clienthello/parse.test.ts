@@ -153,3 +153,47 @@ t.test('mutated real hellos never crash the parser', async (t) => {
   }
   t.ok(parsed > 0 && refused > 0, `${parsed} mutations parsed, ${refused} refused, none crashed`);
 });
+
+// A hello in one record is parsed where it lies; one over several records is joined first. Both
+// must give the same hello, and the same error (offsets count from the handshake message).
+t.test('one record or several: the same hello, the same errors', async (t) => {
+  const message = buildHandshake(full);
+  const one = parseClientHello(frameRecords(message));
+  const split = parseClientHello(frameRecords(message, { fragments: [1, 2, 100] }));
+  const trailing = parseClientHello(frameRecords(Buffer.concat([message, Buffer.from([0x0b, 0, 0, 0])])));
+  const plain = (h: object) => ({ ...JSON.parse(JSON.stringify(h)), raw: undefined });
+  t.same(plain(split), plain(one), 'split over three records');
+  t.same(plain(trailing), plain(one), 'a record carrying bytes past the hello');
+  t.same(one.extensions.map((e) => e.data), full.extensions!.map((e) => e.data));
+
+  const bad = buildHandshake({ ciphers: [0x1301], extensions: [ext.raw(0x0a, [0, 8, 0, 0x1d])] });
+  const messageOf = (raw: Buffer) => {
+    try {
+      parseClientHello(raw);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    return 'parsed';
+  };
+  const said = messageOf(frameRecords(bad));
+  t.match(said, /named_group_list needs 8 byte\(s\) at offset \d+/);
+  t.equal(messageOf(frameRecords(bad, { fragments: [7] })), said, 'the same words and offset either way');
+  t.equal(messageOf(frameRecords(bad, { recordVersion: 0x0303 })), said);
+});
+
+t.test('the parsed hello serialises as the plain object it stands for', async (t) => {
+  const h = parseClientHello(buildClientHello(full));
+  const json = JSON.parse(JSON.stringify(h));
+  t.same(Object.keys(json), [
+    'transport', 'recordVersion', 'helloVersion', 'random', 'sessionId', 'ciphers', 'compressionMethods', 'extensions', 'extensionTypes',
+    'supportedVersions', 'supportedGroups', 'ecPointFormats', 'signatureAlgorithms', 'alpn', 'sni', 'keyShares', 'pskKeyExchangeModes',
+    'paddingLength', 'helloLength', 'raw',
+  ]);
+  t.same(json.random, JSON.parse(JSON.stringify(Buffer.alloc(32, 0xab))), 'random cut out on first read');
+  t.same(json.extensions[1], { type: 0, data: JSON.parse(JSON.stringify(full.extensions![1]!.data)) });
+  t.equal(h.extensions, h.extensions, 'cut out once');
+  const none = parseClientHello(buildClientHello({ ciphers: [0x1301], extensions: [] }));
+  t.not(none.supportedGroups, parseClientHello(buildClientHello({ ciphers: [0x1301] })).supportedGroups, 'absent lists are arrays of their own');
+  none.supportedGroups.push(0x1d);
+  t.same(parseClientHello(buildClientHello({ ciphers: [0x1301] })).supportedGroups, [], 'changing one changes no other hello');
+});
