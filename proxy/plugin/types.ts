@@ -45,12 +45,14 @@ export interface HelloInfo extends Fingerprints {
   readonly sni: string | undefined;
   readonly alpn: readonly string[];
   /**
-   * Equal for hellos that differ only in per-connection values (random, session id, key-share
-   * and PSK bytes, padding, GREASE values, extension order), different otherwise: one TLS
-   * stack's configuration. An opaque string (not for display), to memoise per-stack work on;
-   * empty for a hello too large to key.
+   * One TLS stack's configuration as an opaque number, to memoise per-stack work on (a Map
+   * key): hellos that differ only in per-connection values (random, session id, key-share and
+   * PSK bytes, padding, GREASE values, extension order) get the same id, different shapes never
+   * share one. Ids are interned in a bounded table: after a spray of new shapes fills it, a
+   * shape seen before may get a new id (ids are never reused). 0: not keyed (a hello too large,
+   * or crafted to collide): do the work without memoising.
    */
-  readonly shape: string;
+  readonly shape: number;
 }
 
 export interface HandshakeInfo {
