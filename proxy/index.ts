@@ -30,6 +30,6 @@ export type {
   TagValue,
   UpstreamCandidate,
 } from './plugin/types.ts';
-export type { ClientHello, ClientHelloExtension, Fingerprints, HelloArrival, KeyShareEntry } from './clienthello/types.ts';
+export type { ClientHello, ClientHelloData, ClientHelloExtension, Fingerprints, HelloArrival, KeyShareEntry } from './clienthello/types.ts';
 export type { PluginStore, StoreSetOptions } from './store/types.ts';
 export type { UpstreamTarget, UpstreamTransport } from './upstream/transports.ts';

@@ -1,7 +1,8 @@
-// Memory of client profiles: fills the plugin's own profile table (two generations of Maps from
-// key to a row of integers in shared Int32Arrays) with N profiles keyed like live ones, and reports the heap it
+// Memory of client profiles: fills the plugin's own profile table (rows of integers in shared
+// Int32Arrays, found through two generations of typed hash tables) with N profiles keyed like live ones, and reports the heap it
 // took. Run with --expose-gc (`npm run eval:bae` does). Prints one JSON line.
-import { nowS, ProfileTable } from '../../plugins/bae/profiles.ts';
+import { ProfileTable } from '../../plugins/bae/profile-table.ts';
+import { nowS } from '../../plugins/bae/profiles.ts';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc');
@@ -23,7 +24,7 @@ const ja4s = ['t13d1516h2_8daaf6152771_02713d6af862', 't13d1715h2_5b57614c22b0_7
 for (let i = 0; i < n; i++) {
   // Distinct IPv4 addresses spread like real ones, optionally with a JA4 (address+JA4 profiles).
   const addr = `${(i >>> 24) + 1}.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}`;
-  const p = table.touch(withJa4 ? `${addr}|${ja4s[i % 3]}` : addr, t);
+  const p = table.touch(addr, withJa4 ? ja4s[i % 3] : undefined, t);
   p.conns = 1 + (i % 50);
   p.rate = 100 + (i % 700);
   p.score = i % 1000;

@@ -2,18 +2,17 @@
 // real Weaver running bae, each simulated client on its own 127.x.y.z source, and prints:
 //   detection — AUROC, detection rate at 1% false positives, rates at the configured
 //               threshold, recall per attack kind, false positives per benign kind;
-//   cost      — new-handshake rate with the plugin off and on (observe-only, so every
-//               handshake is analysed and none is routed or refused);
+//   cost      — CPU per new TLS handshake with no plugin, a do-nothing plugin and bae
+//               (observe-only), in interleaved rounds (cost.ts);
 //   memory    — 1,000,000 client profiles (eval/bae/memory.ts, in a process of its own).
 // Shared data is read relative to the repo (../shared/data). Takes a few minutes.
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { startDemoOrigin } from '../../proxy/demo-origin.ts';
 import { sharedDataPath } from '../../test/support/shared-data.ts';
 import { atThreshold, auroc, detectionAtFp, type Scored } from './stats.ts';
 import { ATTACKS, attackEpisodes, benignEpisodes, rand, type Episode, type Kind } from './traffic.ts';
+import { cost } from './cost.ts';
 import { repoRoot, startWeaver } from './weaver.ts';
 
 const THRESHOLD = 0.6;
@@ -149,109 +148,6 @@ async function detection(): Promise<void> {
   }
 }
 
-/** New TLS handshakes per second over `count` handshakes, `concurrency` at a time, from many sources. */
-async function handshakeRate(port: number, count: number, concurrency: number): Promise<number> {
-  let done = 0;
-  let n = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (n < count) {
-        const i = n++;
-        await new Promise<void>((resolve) => {
-          // tls.connect hands localAddress on to net.connect; its types leave it out.
-          const opts = { host: '127.0.0.1', port, servername: 'localhost', rejectUnauthorized: false, localAddress: `127.201.${Math.floor(i / 250) % 250}.${(i % 250) + 1}`, ALPNProtocols: ['http/1.1'] };
-          const s = tls.connect(opts as tls.ConnectionOptions, () => {
-            done++;
-            s.destroy();
-            resolve();
-          });
-          s.on('error', () => resolve());
-          s.on('close', () => resolve());
-        });
-      }
-    }),
-  );
-  if (done < count * 0.99) throw new Error(`only ${done} of ${count} handshakes completed`);
-  return count / ((performance.now() - started) / 1000);
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  // utime and stime are fields 14 and 15 of the line, in clock ticks (100 per second on Linux).
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-/** Waits for the model's first training; returns the CPU it took (ms). */
-async function trainedModel(adminPort: number): Promise<number> {
-  for (let i = 0; i < 200; i++) {
-    const m = (await (await fetch(`http://127.0.0.1:${adminPort}/api/plugins/bae/model`)).json()) as { state: string; trainingMs: number };
-    if (m.state === 'ready') return m.trainingMs;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('the model did not train');
-}
-
-async function cost(): Promise<void> {
-  const training: number[] = [];
-  const rates: Record<'off' | 'on', number[]> = { off: [], on: [] };
-  const cpu: Record<'off' | 'on', number[]> = { off: [], on: [] };
-  const count = 2_000;
-  for (let round = 0; round < 5; round++) {
-    for (const mode of ['off', 'on'] as const) {
-      // Observe-only, and thresholds of 0.99: the load client's handshakes (one stack, many
-      // sources, no requests) would look like a rotation, be left out of training and leave the
-      // forest untrained; this way every handshake is analysed *and* scored by a trained forest.
-      const w = await startWeaver({ bae: mode === 'on' ? baeOptions(', observeOnly: true', 0.99, 60_000) : undefined, originPort: origin.port });
-      try {
-        await handshakeRate(w.port, 400, 8); // warm the JIT and the caches; the model trains on these (minSamples 300)
-        // The warm-up training (50–150 ms of CPU, then once per retrainIntervalMs) is background
-        // work, not a per-handshake cost: it is reported on its own below.
-        if (mode === 'on') training.push(await trainedModel(w.adminPort));
-        const before = cpuSeconds(w.child.pid!);
-        rates[mode].push(await handshakeRate(w.port, count, 16));
-        cpu[mode].push(((cpuSeconds(w.child.pid!) - before) / count) * 1e6);
-      } finally {
-        await w.stop();
-      }
-    }
-  }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const list = (xs: number[]) => xs.map((r) => r.toFixed(0)).join(', ');
-  out();
-  out(`| new TLS handshakes (${count.toLocaleString('en')} per run, 16 at a time, median of 5 runs) | per second | Weaver CPU per handshake |`);
-  out('|---|---|---|');
-  out(`| plugin off | ${median(rates.off).toFixed(0)} (${list(rates.off)}) | ${median(cpu.off).toFixed(0)} µs (${list(cpu.off)}) |`);
-  out(`| bae on, observe-only (every handshake analysed) | ${median(rates.on).toFixed(0)} (${list(rates.on)}) | ${median(cpu.on).toFixed(0)} µs (${list(cpu.on)}) |`);
-  out(
-    `| cost of bae | ${pct(1 - median(rates.on) / median(rates.off))} of the measured rate | ${pct(1 - median(cpu.off) / median(cpu.on))} of a CPU-bound handshake rate (+${(median(cpu.on) - median(cpu.off)).toFixed(0)} µs) |`,
-  );
-  // The same again with the two side by side, loaded at once: whatever else the machine runs
-  // weighs on both alike, so the ratio of their CPU holds up when the runs above scatter.
-  const paired: number[] = [];
-  for (let round = 0; round < 3; round++) {
-    const off = await startWeaver({ bae: undefined, originPort: origin.port });
-    const on = await startWeaver({ bae: baeOptions(', observeOnly: true', 0.99, 60_000), originPort: origin.port });
-    try {
-      await Promise.all([handshakeRate(off.port, 400, 8), handshakeRate(on.port, 400, 8)]);
-      await trainedModel(on.adminPort);
-      const before = [cpuSeconds(off.child.pid!), cpuSeconds(on.child.pid!)];
-      await Promise.all([handshakeRate(off.port, count, 8), handshakeRate(on.port, count, 8)]);
-      paired.push(1 - (cpuSeconds(off.child.pid!) - before[0]!) / (cpuSeconds(on.child.pid!) - before[1]!));
-    } finally {
-      await off.stop();
-      await on.stop();
-    }
-  }
-  const perHandshake = (median(training) * 1000) / (median(rates.on) * 60);
-  out(
-    `| a training of the model (background, once per retrainIntervalMs, 60 s) | ${median(training).toFixed(0)} ms of CPU (${list(training)}) | ≈ ${perHandshake.toFixed(1)} µs per handshake at the rate above |`,
-  );
-  out(`| cost of bae, the two side by side (median of 3) | | ${pct(median(paired))} of a CPU-bound handshake rate (${paired.map(pct).join(', ')}) |`);
-  out('The CPU column is the robust one when other work shares the machine: a CPU-bound server handshakes at 1 / (CPU per handshake).');
-}
-
 async function memory(): Promise<void> {
   const run = promisify(execFile);
   out();
@@ -267,7 +163,7 @@ async function memory(): Promise<void> {
 try {
   const only = process.argv[2];
   if (!only || only === 'detection') await detection();
-  if (!only || only === 'cost') await cost();
+  if (!only || only === 'cost') await cost(out, baeOptions(', observeOnly: true', 0.99, 60_000), origin.port);
   if (!only || only === 'memory') await memory();
 } finally {
   await origin.close();

@@ -1,8 +1,10 @@
-// Decisions kept for the admin API in fixed columns (typed arrays, and arrays of references to
-// strings that exist anyway: connection ids, addresses, fingerprints, signal names) instead of an
-// object per decision. A decision kept for thousands of handshakes would otherwise outlive
-// several young-generation collections, be copied by each and die in the old generation: the
-// costliest kind of garbage there is. Up to MAX_REASONS reasons are kept per decision.
+// Decisions kept for the admin API as rows of two flat arrays (numbers in a Float64Array,
+// references to strings that exist anyway — connection ids, addresses, fingerprints, signal
+// names — in a plain array) instead of an object per decision. A decision kept for thousands
+// of handshakes would otherwise outlive several young-generation collections, be copied by each
+// and die in the old generation, the costliest garbage there is; and a row is a few adjacent
+// cache lines, where a column per field would touch a page per field on every write, which
+// after OpenSSL has run means a cache and TLB miss each. Up to MAX_REASONS reasons per decision.
 import type { Reason } from './scoring.ts';
 
 export type Action = 'primary' | 'strict' | 'reject';
@@ -22,7 +24,7 @@ export interface Decision {
   action: Action;
   /** What the plugin did: the action, unless observeOnly. */
   enforced: boolean;
-  /** Strongest first; `reasonCount` of them count (the array may hold more, reused). */
+  /** Strongest first; the first `reasonCount` count (the array may hold more, reused). */
   reasons: readonly Reason[];
   reasonCount: number;
 }
@@ -31,94 +33,112 @@ const PHASES: readonly Phase[] = ['hello', 'handshake', 'request'];
 const ACTIONS: readonly Action[] = ['primary', 'strict', 'reject'];
 export const MAX_REASONS = 5;
 
+// Numbers: at, score, port, phase, action, enforced, reason count; per reason weight, a, b, c
+// (NaN: not a number, see the references). References: conn, address, ja4, ja3; per reason
+// signal, a, b, c (when strings), detail.
+const NUMS = 7 + 4 * MAX_REASONS;
+const REFS = 4 + 5 * MAX_REASONS;
+
 type Detail = number | string | undefined;
 
-export class DecisionColumns {
+export class DecisionRows {
   readonly size: number;
-  private readonly at: Float64Array;
-  private readonly score: Float64Array;
-  private readonly port: Int32Array;
-  /** phase, action, enforced, reason count: four bytes per decision. */
-  private readonly flags: Uint8Array;
-  private readonly conn: string[];
-  private readonly address: string[];
-  private readonly ja4: string[];
-  private readonly ja3: string[];
-  /** Reason k of decision i at i * MAX_REASONS + k. */
-  private readonly signal: string[];
-  private readonly weight: Float64Array;
-  private readonly a: Detail[];
-  private readonly b: Detail[];
-  private readonly c: Detail[];
-  private readonly detail: Array<string | undefined>;
+  /** Extra numbers and references per row, after the decision's, for the owner's own use. */
+  readonly numStride: number;
+  readonly refStride: number;
+  readonly nums: Float64Array;
+  readonly refs: unknown[];
 
-  constructor(size: number) {
+  constructor(size: number, extraNums = 0, extraRefs = 0) {
     this.size = size;
-    this.at = new Float64Array(size);
-    this.score = new Float64Array(size);
-    this.port = new Int32Array(size);
-    this.flags = new Uint8Array(size * 4);
-    this.conn = new Array<string>(size).fill('');
-    this.address = new Array<string>(size).fill('');
-    this.ja4 = new Array<string>(size).fill('');
-    this.ja3 = new Array<string>(size).fill('');
-    const r = size * MAX_REASONS;
-    this.signal = new Array<string>(r).fill('');
-    this.weight = new Float64Array(r);
-    this.a = new Array<Detail>(r).fill(undefined);
-    this.b = new Array<Detail>(r).fill(undefined);
-    this.c = new Array<Detail>(r).fill(undefined);
-    this.detail = new Array<string | undefined>(r).fill(undefined);
+    this.numStride = NUMS + extraNums;
+    this.refStride = REFS + extraRefs;
+    this.nums = new Float64Array(size * this.numStride);
+    this.refs = new Array<unknown>(size * this.refStride).fill(undefined);
+  }
+
+  /** Where row `i`'s extra numbers and references start. */
+  extraNum(i: number): number {
+    return i * this.numStride + NUMS;
+  }
+
+  extraRef(i: number): number {
+    return i * this.refStride + REFS;
   }
 
   write(i: number, d: Decision): void {
-    this.at[i] = d.at;
-    this.score[i] = d.score;
-    this.port[i] = d.port;
     const n = Math.min(MAX_REASONS, d.reasonCount);
-    const f = i * 4;
-    this.flags[f] = PHASES.indexOf(d.phase);
-    this.flags[f + 1] = ACTIONS.indexOf(d.action);
-    this.flags[f + 2] = d.enforced ? 1 : 0;
-    this.flags[f + 3] = n;
-    this.conn[i] = d.conn;
-    this.address[i] = d.address;
-    this.ja4[i] = d.ja4;
-    this.ja3[i] = d.ja3;
-    for (let k = 0; k < n; k++) {
-      const r = d.reasons[k]!;
-      const j = i * MAX_REASONS + k;
-      this.signal[j] = r.signal;
-      this.weight[j] = r.weight;
-      this.a[j] = r.a;
-      this.b[j] = r.b;
-      this.c[j] = r.c;
-      this.detail[j] = r.detail;
+    const nums = this.nums;
+    const refs = this.refs;
+    let o = i * this.numStride;
+    let r = i * this.refStride;
+    nums[o] = d.at;
+    nums[o + 1] = d.score;
+    nums[o + 2] = d.port;
+    nums[o + 3] = PHASES.indexOf(d.phase);
+    nums[o + 4] = ACTIONS.indexOf(d.action);
+    nums[o + 5] = d.enforced ? 1 : 0;
+    nums[o + 6] = n;
+    refs[r] = d.conn;
+    refs[r + 1] = d.address;
+    refs[r + 2] = d.ja4;
+    refs[r + 3] = d.ja3;
+    o += 7;
+    r += 4;
+    for (let k = 0; k < n; k++, o += 4, r += 5) {
+      const x = d.reasons[k]!;
+      nums[o] = x.weight;
+      refs[r] = x.signal;
+      put(nums, refs, o + 1, r + 1, x.a);
+      put(nums, refs, o + 2, r + 2, x.b);
+      put(nums, refs, o + 3, r + 3, x.c);
+      refs[r + 4] = x.detail;
     }
   }
 
-  /** Decision `i` as an object of its own (for the admin API, never on the hot path). */
+  /** Row `i` as a decision of its own (for the admin API, never on the hot path). */
   read(i: number): Decision {
-    const f = i * 4;
-    const n = this.flags[f + 3]!;
-    const reasons: Reason[] = [];
-    for (let k = 0; k < n; k++) {
-      const j = i * MAX_REASONS + k;
-      reasons.push({ signal: this.signal[j]!, weight: this.weight[j]!, a: this.a[j], b: this.b[j], c: this.c[j], detail: this.detail[j] });
-    }
-    return {
-      phase: PHASES[this.flags[f]!]!,
-      at: this.at[i]!,
-      conn: this.conn[i]!,
-      address: this.address[i]!,
-      port: this.port[i]!,
-      ja4: this.ja4[i]!,
-      ja3: this.ja3[i]!,
-      score: this.score[i]!,
-      action: ACTIONS[this.flags[f + 1]!]!,
-      enforced: this.flags[f + 2] === 1,
-      reasons,
+    const nums = this.nums;
+    const refs = this.refs;
+    let o = i * this.numStride;
+    let r = i * this.refStride;
+    const n = nums[o + 6]!;
+    const d: Decision = {
+      phase: PHASES[nums[o + 3]!]!,
+      at: nums[o]!,
+      conn: refs[r] as string,
+      address: refs[r + 1] as string,
+      port: nums[o + 2]!,
+      ja4: refs[r + 2] as string,
+      ja3: refs[r + 3] as string,
+      score: nums[o + 1]!,
+      action: ACTIONS[nums[o + 4]!]!,
+      enforced: nums[o + 5] === 1,
+      reasons: [],
       reasonCount: n,
     };
+    o += 7;
+    r += 4;
+    const reasons: Reason[] = [];
+    for (let k = 0; k < n; k++, o += 4, r += 5) {
+      reasons.push({ signal: refs[r] as string, weight: nums[o]!, a: get(nums, refs, o + 1, r + 1), b: get(nums, refs, o + 2, r + 2), c: get(nums, refs, o + 3, r + 3), detail: refs[r + 4] as string | undefined });
+    }
+    d.reasons = reasons;
+    return d;
   }
+}
+
+function put(nums: Float64Array, refs: unknown[], o: number, r: number, x: Detail): void {
+  if (typeof x === 'number') {
+    nums[o] = x;
+    refs[r] = undefined;
+  } else {
+    nums[o] = NaN;
+    refs[r] = x;
+  }
+}
+
+function get(nums: Float64Array, refs: unknown[], o: number, r: number): Detail {
+  const x = nums[o]!;
+  return Number.isNaN(x) ? (refs[r] as Detail) : x;
 }

@@ -1,8 +1,8 @@
 // What the engine remembers of its decisions for the admin API: a ring of the latest ones, and
-// per address the parts of its last handshake decision that explain it. Both are columns
-// (decision-columns.ts), written from what the hot path already has (the decision, the shape,
+// per address the parts of its last handshake decision that explain it. Both are rows of flat
+// arrays (decision-columns.ts), written from what the hot path already has (the decision, the shape,
 // the per-connection features): objects, text and timestamps are made only when someone asks.
-import { DecisionColumns, type Decision } from './decision-columns.ts';
+import { DecisionRows, type Decision } from './decision-columns.ts';
 import { describeFeatures, DYNAMIC_SIZE, readDynamic, VECTOR_NAMES, VECTOR_SIZE, writeDynamic, writeVector, type Dynamic } from './features.ts';
 import { describe } from './scoring.ts';
 import type { Shape } from './shape.ts';
@@ -29,18 +29,14 @@ export function view(d: Decision): DecisionView {
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 
 export class DecisionLog {
-  private readonly ring = new DecisionColumns(RECENT);
+  private readonly ring = new DecisionRows(RECENT);
   private next = 0;
   private count = 0;
-  /** Address → its slot in `explained` (an address keeps its slot until the slot is taken by a newer address). */
+  /** Address → its row in `explained` (an address keeps its row until a newer address takes it). */
   private readonly slots = new Map<string, number>();
-  private readonly owners = new Array<string | undefined>(EXPLAINED).fill(undefined);
   private nextSlot = 0;
-  private readonly explained = new DecisionColumns(EXPLAINED);
-  private readonly shapes = new Array<Shape | undefined>(EXPLAINED).fill(undefined);
-  private readonly dynamic = new Float64Array(EXPLAINED * DYNAMIC_SIZE);
-  /** Hello bytes, raw and calibrated forest score (NaN: none) per slot. */
-  private readonly numbers = new Float64Array(EXPLAINED * 3);
+  /** The decision, then its per-connection features, hello bytes, raw and calibrated forest score (NaN: none); the shape. */
+  private readonly explained = new DecisionRows(EXPLAINED, DYNAMIC_SIZE + 3, 1);
 
   add(d: Decision): void {
     this.ring.write(this.next, d);
@@ -50,22 +46,23 @@ export class DecisionLog {
 
   /** Keeps what explains `d`, the address's latest handshake decision. */
   keep(d: Decision, shape: Shape, dyn: Dynamic, helloBytes: number, raw: number | undefined, forest: number | undefined): void {
+    const rows = this.explained;
     let slot = this.slots.get(d.address);
-    if (slot === undefined || this.owners[slot] !== d.address) {
-      // The oldest slot goes to this address: among addresses, first in, first out.
+    if (slot === undefined) {
+      // The oldest row goes to this address: among addresses, first in, first out.
       slot = this.nextSlot;
       this.nextSlot = (slot + 1) % EXPLAINED;
-      const previous = this.owners[slot];
-      if (previous !== undefined && this.slots.get(previous) === slot) this.slots.delete(previous);
-      this.owners[slot] = d.address;
+      const previous = rows.refs[slot * rows.refStride + 1] as string | undefined;
+      if (previous !== undefined) this.slots.delete(previous);
       this.slots.set(d.address, slot);
     }
-    this.explained.write(slot, d);
-    this.shapes[slot] = shape;
-    writeDynamic(dyn, this.dynamic, slot * DYNAMIC_SIZE);
-    this.numbers[slot * 3] = helloBytes;
-    this.numbers[slot * 3 + 1] = raw ?? NaN;
-    this.numbers[slot * 3 + 2] = forest ?? NaN;
+    rows.write(slot, d);
+    const o = rows.extraNum(slot);
+    writeDynamic(dyn, rows.nums, o);
+    rows.nums[o + DYNAMIC_SIZE] = helloBytes;
+    rows.nums[o + DYNAMIC_SIZE + 1] = raw ?? NaN;
+    rows.nums[o + DYNAMIC_SIZE + 2] = forest ?? NaN;
+    rows.refs[rows.extraRef(slot)] = shape;
   }
 
   /** The latest `limit` decisions, oldest first. */
@@ -78,18 +75,20 @@ export class DecisionLog {
 
   explain(addr: string): Explained | undefined {
     const slot = this.slots.get(addr);
-    if (slot === undefined || this.owners[slot] !== addr) return undefined;
-    const shape = this.shapes[slot]!;
-    const dyn = readDynamic(this.dynamic, slot * DYNAMIC_SIZE);
-    const helloBytes = this.numbers[slot * 3]!;
-    const raw = this.numbers[slot * 3 + 1]!;
+    if (slot === undefined) return undefined;
+    const rows = this.explained;
+    const o = rows.extraNum(slot);
+    const shape = rows.refs[rows.extraRef(slot)] as Shape;
+    const dyn = readDynamic(rows.nums, o);
+    const helloBytes = rows.nums[o + DYNAMIC_SIZE]!;
+    const raw = rows.nums[o + DYNAMIC_SIZE + 1]!;
     const v = new Float64Array(VECTOR_SIZE);
     writeVector(shape, dyn, helloBytes, v);
     return {
-      ...view(this.explained.read(slot)),
+      ...view(rows.read(slot)),
       features: describeFeatures(shape, dyn, helloBytes),
       vector: Object.fromEntries(VECTOR_NAMES.map((n, i) => [n, round3(v[i]!)])),
-      forest: Number.isNaN(raw) ? null : { raw: round3(raw), calibrated: round3(this.numbers[slot * 3 + 2]!) },
+      forest: Number.isNaN(raw) ? null : { raw: round3(raw), calibrated: round3(rows.nums[o + DYNAMIC_SIZE + 2]!) },
     };
   }
 }

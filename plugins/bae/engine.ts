@@ -16,7 +16,8 @@ import { Labels, type Label, type LabelKind } from './labels.ts';
 import { AnomalyModel, type TrainingReason } from './model.ts';
 import { Training } from './training.ts';
 import type { BaeOptions } from './options.ts';
-import { bumpBurst, bumpRate, CLASS_NAMES, hash31, LABEL_NAMES, nowS, ProfileTable, recentPeak, recordScore, type ProfileClass } from './profiles.ts';
+import { ProfileTable } from './profile-table.ts';
+import { bumpBurst, bumpRate, CLASS_NAMES, hash31, LABEL_NAMES, nowS, recentPeak, recordScore, type ProfileClass } from './profiles.ts';
 import { byteEntropy, RandomTracker, timeLikePrefix } from './randomness.ts';
 import { ReasonList, score, type ScoreInput } from './scoring.ts';
 import { ServerReputation } from './selection.ts';
@@ -29,7 +30,8 @@ export type { Action, Decision } from './decisions.ts';
 /** What the engine keeps per connection (in the plugin's connection slot). */
 export interface ConnState {
   ja4: string;
-  clientKey: string;
+  /** The connection's address, for the profiles (address, and address + ja4). */
+  address: string;
   stack: 'browser' | 'library';
   score: number;
   /** What the handshake decision was. */
@@ -120,9 +122,8 @@ export class Engine {
     const s = this.shapes.get(hello, this.lists);
     const ja4 = s.ja4;
     const ja3 = hello.ja3;
-    const clientKey = `${addr}|${ja4}`;
 
-    const a = this.addresses.touch(addr, t);
+    const a = this.addresses.touch(addr, undefined, t);
     const sourceRate = bumpRate(a, t);
     const sourceBurst = bumpBurst(a, now);
     const printHash = hash31(ja4);
@@ -130,7 +131,7 @@ export class Engine {
     a.lastPrint = printHash;
     a.last = t;
     a.conns++;
-    const c = this.clients.touch(clientKey, t);
+    const c = this.clients.touch(addr, ja4, t);
     bumpRate(c, t);
     c.last = t;
     c.conns++;
@@ -202,7 +203,7 @@ export class Engine {
 
     // A contradiction already on the profile is in this score: the request must not add it again.
     state.ja4 = ja4;
-    state.clientKey = clientKey;
+    state.address = addr;
     state.stack = s.stack;
     state.score = scored.score;
     state.action = action;
@@ -275,8 +276,8 @@ export class Engine {
     const t = nowS();
     const cert = tls.clientCertificate;
     if (state.resumption === 0 && !cert) return undefined;
-    const c = this.clients.peek(state.clientKey, t);
-    const a = this.addresses.peek(conn.remoteAddress, t);
+    const c = this.clients.peek(state.address, state.ja4, t);
+    const a = this.addresses.peek(state.address, undefined, t);
     for (const p of [c, a]) {
       if (!p) continue;
       if (state.resumption > 0) {
@@ -288,8 +289,8 @@ export class Engine {
         if (!cert.authorized) p.certBad++;
       }
     }
-    if (c) this.clients.markChanged(state.clientKey);
-    if (a) this.addresses.markChanged(conn.remoteAddress);
+    if (c) this.clients.markChanged(state.address, state.ja4);
+    if (a) this.addresses.markChanged(state.address);
     if (!cert || cert.authorized) return undefined;
     const action = this.raise(conn, state, 'handshake', 'client-cert-unverified', this.o.weights.certUnverified, `client certificate ${cert.subject} did not verify: ${cert.authorizationError ?? 'unknown'}`);
     return action === 'primary' ? undefined : action;
@@ -309,8 +310,8 @@ export class Engine {
     const uc = uaClass(ua);
     this.prints.request(state.ja4, req.httpVersion === '2.0', ua, now);
     const t = nowS(now);
-    const c = this.clients.peek(state.clientKey, t);
-    const a = this.addresses.peek(req.connection.remoteAddress, t);
+    const c = this.clients.peek(state.address, state.ja4, t);
+    const a = this.addresses.peek(state.address, undefined, t);
     if (c) c.requests++;
     if (a) a.requests++;
     const mismatch = uc === 'browser' && state.stack === 'library';
@@ -327,9 +328,9 @@ export class Engine {
     req.connection.tag('bae.class', cls);
     if (c) {
       c.cls = CLASS_NAMES.indexOf(cls);
-      this.clients.markChanged(state.clientKey);
+      this.clients.markChanged(state.address, state.ja4);
     }
-    if (a) this.addresses.markChanged(req.connection.remoteAddress);
+    if (a) this.addresses.markChanged(state.address);
     if (state.score >= this.o.rejectThreshold) return { status: 403, reason: `score ${state.score} at request (${mismatch ? 'ua-mismatch' : 'earlier signals'})` };
     if (state.score >= this.o.threshold && state.action === 'primary') return { status: 421, reason: `score ${state.score} at request: reconnect to the strict pool` };
     return undefined;
@@ -351,7 +352,7 @@ export class Engine {
     this.prints.response(state.ja4, res.status, now);
     if (res.status >= 400) this.prints.error(state.ja4, now);
     if (res.status >= 500) {
-      const c = this.clients.peek(state.clientKey);
+      const c = this.clients.peek(state.address, state.ja4);
       if (c) c.errors++;
     }
   }
@@ -360,7 +361,7 @@ export class Engine {
     if (!state.ja4) return;
     if (outcome !== 'ok' && outcome !== 'rejected') {
       this.prints.error(state.ja4, Date.now());
-      const c = this.clients.peek(state.clientKey);
+      const c = this.clients.peek(state.address, state.ja4);
       if (c) c.errors++;
       // A connection that broke while a server was answering it counts against that server.
       if (requests > 0 && state.server && (outcome === 'error' || outcome === 'cut')) this.reputation.outcome(state.server, state.cls, 0, 0);
@@ -391,7 +392,7 @@ export class Engine {
           c.uaMismatch = 0;
           c.certBad = 0;
           c.resumeFails = 0;
-          this.clients.markChanged(k);
+          this.clients.markChanged(value, k.slice(value.length + 1));
         }
       }
     }

@@ -160,10 +160,7 @@ export class ShapeCache {
 /** Whether this hello tries to resume: 0 no, 1 a TLS ≤ 1.2 session id, 2 a session ticket, 3 a TLS 1.3 PSK. */
 export function resumption(hello: HelloInfo, s: Shape): 0 | 1 | 2 | 3 {
   if (s.pskExt) return 3;
-  if (s.sessionTicketExt) {
-    const exts = hello.parsed.extensions;
-    for (let i = 0; i < exts.length; i++) if (exts[i]!.type === EXT_SESSION_TICKET && exts[i]!.data.length > 0) return 2;
-  }
+  if (s.sessionTicketExt && hello.parsed.extensionLength(EXT_SESSION_TICKET) > 0) return 2;
   // A TLS 1.3 client sends a random session id in compatibility mode: only an older hello's is a resumption.
   if (s.maxVersion <= 3 && hello.parsed.sessionId.length > 0) return 1;
   return 0;

@@ -5,7 +5,7 @@ import { ByteReader } from './byte-reader.ts';
 import { decodeExtension, EXT } from './extensions.ts';
 import { isGrease } from './grease.ts';
 import { reassembleClientHello, singleRecordHelloEnd } from './records.ts';
-import type { ClientHello, ClientHelloExtension, KeyShareEntry } from './types.ts';
+import type { ClientHello, ClientHelloData, ClientHelloExtension, KeyShareEntry } from './types.ts';
 
 const HANDSHAKE_CLIENT_HELLO = 0x01;
 const MAX_SESSION_ID = 32;
@@ -131,8 +131,16 @@ class ParsedHello implements ClientHello {
     return (this.#extensions = out);
   }
 
+  extensionLength(type: number): number {
+    const buf = this.#buf;
+    for (let p = this.#extensionsAt; p >= 0 && p < this.#extensionsEnd; p += 4 + buf.readUInt16BE(p + 2)) {
+      if (buf.readUInt16BE(p) === type) return buf.readUInt16BE(p + 2);
+    }
+    return -1;
+  }
+
   /** The plain object it stands for (getters are not serialised on their own). */
-  toJSON(): ClientHello {
+  toJSON(): ClientHelloData {
     return {
       transport: this.transport,
       recordVersion: this.recordVersion,

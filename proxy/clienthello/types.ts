@@ -56,7 +56,16 @@ export interface ClientHello {
   helloLength: number;
   /** Every byte read from the socket up to the end of the hello (record headers included). */
   raw: Buffer;
+  /**
+   * Length of the body of the first extension of `type`, or -1 when the hello has none: for a
+   * hot path that needs one extension's size (a session ticket, say) without `extensions`
+   * cutting out every body.
+   */
+  extensionLength(type: number): number;
 }
+
+/** A ClientHello as plain data (what `JSON.stringify` of a parsed hello gives). */
+export type ClientHelloData = Omit<ClientHello, 'extensionLength'>;
 
 export interface Fingerprints {
   ja3: string;

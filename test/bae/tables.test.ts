@@ -9,33 +9,48 @@ import { CountTable } from '../../plugins/bae/count-table.ts';
 import { DecisionLog, type Decision } from '../../plugins/bae/decisions.ts';
 import { newDynamic, VECTOR_SIZE } from '../../plugins/bae/features.ts';
 import { FIELDS, ROW } from '../../plugins/bae/profile-row.ts';
-import { nowS, ProfileTable } from '../../plugins/bae/profiles.ts';
+import { ProfileTable } from '../../plugins/bae/profile-table.ts';
+import { nowS } from '../../plugins/bae/profiles.ts';
 import type { Shape } from '../../plugins/bae/shape.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
 t.test('a profile row reads back every field it was given', async (t) => {
   const table = new ProfileTable('a:', 100, 60_000);
-  const p = table.touch('10.0.0.1', 5);
+  const p = table.touch('10.0.0.1', undefined, 5);
   t.equal(ROW, FIELDS.length);
   FIELDS.forEach((f, i) => (p[f] = 1000 + i));
-  const back = table.peek('10.0.0.1', 5)!;
+  const back = table.peek('10.0.0.1', undefined, 5)!;
   t.same(FIELDS.map((f) => back[f]), FIELDS.map((_, i) => 1000 + i), 'each accessor has its own column');
-  t.equal(table.touch('10.0.0.2', 5).conns, 0, 'a new key gets a clean row');
+  t.equal(table.touch('10.0.0.2', undefined, 5).conns, 0, 'a new key gets a clean row');
 });
 
 t.test('profiles: two generations, rows reused, TTL', async (t) => {
   const table = new ProfileTable('a:', 10, 60_000);
-  for (let i = 0; i < 10; i++) table.touch(`k${i}`, 1).conns = i + 1;
+  for (let i = 0; i < 10; i++) table.touch(`k${i}`, undefined, 1).conns = i + 1;
   t.equal(table.size, 10);
-  table.touch('k0', 1); // moves to the current generation
-  for (let i = 10; i < 15; i++) table.touch(`k${i}`, 1).conns = i + 1;
+  table.touch('k0', undefined, 1); // moves to the current generation
+  for (let i = 10; i < 15; i++) table.touch(`k${i}`, undefined, 1).conns = i + 1;
   t.ok(table.size <= 10, `bounded: ${table.size}`);
-  t.equal(table.peek('k0', 1)?.conns, 1, 'a returning key kept its profile');
-  t.equal(table.peek('k1', 1), undefined, 'the oldest generation was dropped');
-  t.equal(table.peek('k14', 1)?.conns, 15, 'a reused row holds its new profile');
-  const stale = table.touch('k14', 1 + 61);
+  t.equal(table.peek('k0', undefined, 1)?.conns, 1, 'a returning key kept its profile');
+  t.equal(table.peek('k1', undefined, 1), undefined, 'the oldest generation was dropped');
+  t.equal(table.peek('k14', undefined, 1)?.conns, 15, 'a reused row holds its new profile');
+  const stale = table.touch('k14', undefined, 1 + 61);
   t.equal(stale.conns, 0, 'a profile past its TTL starts over');
   t.equal(stale.first, 62);
+});
+
+t.test('profiles: address and address+JA4 keys, and a move that drops the generation it leaves', async (t) => {
+  const table = new ProfileTable('c:', 4, 60_000);
+  table.touch('198.18.0.1', undefined, 1).conns = 1;
+  table.touch('198.18.0.1', 't13d1516h2_8daaf6152771_02713d6af862', 1).conns = 2;
+  t.equal(table.peek('198.18.0.1', undefined, 1)?.conns, 1);
+  t.equal(table.peek('198.18.0.1', 't13d1516h2_8daaf6152771_02713d6af862', 1)?.conns, 2);
+  t.same([...table.entries()].map(([k]) => k).sort(), ['198.18.0.1', '198.18.0.1|t13d1516h2_8daaf6152771_02713d6af862']);
+  table.touch('k2', undefined, 1); // the current generation (2 keys) was full: the first two are now the previous one
+  table.touch('k3', undefined, 1);
+  t.equal(table.peek('198.18.0.1', undefined, 1)?.conns, 1, 'moved out of the generation its move dropped');
+  t.equal(table.peek('198.18.0.1', 't13d1516h2_8daaf6152771_02713d6af862', 1), undefined, 'the rest of that generation is gone');
+  t.equal(table.size, 3);
 });
 
 t.test('profiles: changed rows are saved once and come back', async (t) => {
@@ -44,17 +59,17 @@ t.test('profiles: changed rows are saved once and come back', async (t) => {
   const ns = store.namespace('bae');
   const table = new ProfileTable('a:', 100, 3_600_000);
   const now = nowS();
-  const busy = table.touch('198.18.0.1', now);
+  const busy = table.touch('198.18.0.1', undefined, now);
   busy.conns = 2;
   busy.requests = 3;
-  table.touch('198.18.0.2', now).conns = 1; // one clean handshake: not worth saving
+  table.touch('198.18.0.2', undefined, now).conns = 1; // one clean handshake: not worth saving
   t.equal(await table.save(ns), 1);
   t.equal(await table.save(ns), 0, 'nothing changed since');
   table.markChanged('198.18.0.1');
   t.equal(await table.save(ns), 1);
   const back = new ProfileTable('a:', 100, 3_600_000);
   t.equal(await back.restore(ns), 1);
-  t.match(back.peek('198.18.0.1', now), { conns: 2, requests: 3 });
+  t.match(back.peek('198.18.0.1', undefined, now), { conns: 2, requests: 3 });
 });
 
 t.test('client-random counts: generations, TTL, saturation', async (t) => {

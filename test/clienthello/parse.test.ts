@@ -197,3 +197,22 @@ t.test('the parsed hello serialises as the plain object it stands for', async (t
   none.supportedGroups.push(0x1d);
   t.same(parseClientHello(buildClientHello({ ciphers: [0x1301] })).supportedGroups, [], 'changing one changes no other hello');
 });
+
+t.test('extensionLength agrees with the extensions list on real hellos', async (t) => {
+  let checked = 0;
+  for (const ref of referenceHellos()) {
+    let h;
+    try {
+      h = parseClientHello(Buffer.from(ref.clientHelloHex, 'hex'));
+    } catch {
+      continue;
+    }
+    const first = new Map<number, number>();
+    for (const e of h.extensions) if (!first.has(e.type)) first.set(e.type, e.data.length);
+    for (const type of [0x0000, 0x0023, 0x0029, 0x0015, 0xfe0d]) {
+      t.equal(h.extensionLength(type), first.get(type) ?? -1, `${ref.id} 0x${type.toString(16)}`);
+      checked++;
+    }
+  }
+  t.ok(checked > 50, `${checked} lookups`);
+});

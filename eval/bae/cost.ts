@@ -1,0 +1,133 @@
+// The CPU a Weaver process spends per new TLS handshake with no plugin, with a plugin that does
+// nothing in bae's hooks, and with bae (observe-only, so every handshake is analysed and none is
+// routed or refused). On a shared machine a second of CPU is not the same from one second to the
+// next (other tenants, caches, clocks), so the three run at once, idle but for the round they are
+// in: short rounds of handshakes go to each in turn, each round's CPU is read at nanosecond
+// precision (/proc/PID/task/*/schedstat, every thread: the GC's included), and the costs are
+// medians of each round against the plugin-off round next to it. With two or more cores the
+// servers share one core and the load client takes another (taskset), so the client's own
+// handshakes do not land on the server's core. Each handshake completes on the server's side:
+// the client waits for the session ticket TLS 1.3 servers send after the client's Finished.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import tls from 'node:tls';
+import { repoRoot, startWeaver, type Running } from './weaver.ts';
+
+type Out = (s?: string) => void;
+
+/** CPU seconds (user + system) a process has used so far, every thread. */
+function cpuSeconds(pid: number): number {
+  let ns = 0;
+  let ticks = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    const sched = `/proc/${pid}/task/${task}/schedstat`;
+    if (existsSync(sched)) ns += Number(readFileSync(sched, 'utf8').split(' ')[0]);
+    else {
+      // utime and stime, fields 14 and 15 of the line, in clock ticks (100 per second on Linux).
+      const fields = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    }
+  }
+  return ns / 1e9 + ticks / 100;
+}
+
+/** Pins every thread of `pid` to `cpu`; false where taskset is missing or there is one core. */
+function pin(pid: number, cpu: number): boolean {
+  if (cpus().length < 2) return false;
+  try {
+    execFileSync('taskset', ['-a', '-pc', String(cpu), String(pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let nextSource = 0;
+
+/** `count` new TLS handshakes, `concurrency` at a time, each from its own 127.202.x.y source. */
+export async function handshakes(port: number, count: number, concurrency: number): Promise<number> {
+  let started = 0;
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (started < count) {
+        started++;
+        const i = nextSource++ % 62_500;
+        await new Promise<void>((resolve) => {
+          // tls.connect hands localAddress on to net.connect; its types leave it out.
+          const opts = { host: '127.0.0.1', port, servername: 'localhost', rejectUnauthorized: false, localAddress: `127.202.${Math.floor(i / 250)}.${(i % 250) + 1}`, ALPNProtocols: ['http/1.1'] };
+          const s = tls.connect(opts as tls.ConnectionOptions);
+          s.once('session', () => {
+            done++;
+            s.destroy();
+          });
+          s.on('error', () => resolve());
+          s.on('close', () => resolve());
+        });
+      }
+    }),
+  );
+  if (done < count * 0.99) throw new Error(`only ${done} of ${count} handshakes completed`);
+  return done;
+}
+
+/** Waits for the model's first training; returns the CPU it took (ms). */
+async function trainedModel(adminPort: number): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const m = (await (await fetch(`http://127.0.0.1:${adminPort}/api/plugins/bae/model`)).json()) as { state: string; trainingMs: number };
+    if (m.state === 'ready') return m.trainingMs;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('the model did not train');
+}
+
+const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+const standardError = (xs: readonly number[]): number => {
+  const m = mean(xs);
+  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1) / xs.length);
+};
+const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+
+export async function cost(out: Out, baeOptions: string, originPort: number, rounds = Number(process.env.BAE_COST_ROUNDS ?? 100), perRound = 250): Promise<void> {
+  const modes = [
+    { name: 'plugin off', bae: undefined, plugin: undefined },
+    { name: 'a plugin with the same hooks, doing nothing', bae: '{}', plugin: `${repoRoot}eval/bae/noop-plugin.ts` },
+    { name: 'bae on, observe-only (every handshake analysed)', bae: baeOptions, plugin: undefined },
+  ];
+  const servers: Running[] = [];
+  try {
+    for (const m of modes) servers.push(await startWeaver({ bae: m.bae, originPort, plugin: m.plugin }));
+    const pinned = servers.every((w) => pin(w.child.pid!, 0)) && pin(process.pid, 1);
+    // Warm the JIT and the caches; bae's model trains on these (minSamples 300).
+    for (const w of servers) await handshakes(w.port, 1_500, 16);
+    const trainingMs = await trainedModel(servers[2]!.adminPort);
+    const cpu: number[][] = modes.map(() => []);
+    for (let r = 0; r < rounds; r++) {
+      for (let k = 0; k < servers.length; k++) {
+        const i = (r + k) % servers.length; // each mode takes each place in the order in turn
+        const w = servers[i]!;
+        const before = cpuSeconds(w.child.pid!);
+        await handshakes(w.port, perRound, 16);
+        cpu[i]!.push(((cpuSeconds(w.child.pid!) - before) / perRound) * 1e6);
+      }
+    }
+    out();
+    out(`CPU per new TLS handshake: ${rounds} rounds of ${perRound} handshakes per server, in turn; ${pinned ? 'servers on CPU 0, load client on CPU 1' : 'not pinned (one core, or no taskset)'}.`);
+    out();
+    out('| Weaver | CPU per handshake: mean (median) | cost against plugin off: mean of paired rounds ± 2 standard errors | median of paired rounds |');
+    out('|---|---|---|---|');
+    modes.forEach((m, i) => {
+      const row = `| ${m.name} | ${mean(cpu[i]!).toFixed(0)} µs (${median(cpu[i]!).toFixed(0)}) |`;
+      if (i === 0) return out(`${row} | |`);
+      const paired = cpu[i]!.map((on, k) => 1 - cpu[0]![k]! / on);
+      out(`${row} ${pct(mean(paired))} ± ${pct(2 * standardError(paired))} | ${pct(median(paired))} |`);
+    });
+    const bae = mean(cpu[2]!);
+    out(`| a training of the model (background, once per retrainIntervalMs, 60 s) | ${trainingMs.toFixed(0)} ms of CPU | ≈ ${((trainingMs * 1000) / (60 * (1e6 / bae))).toFixed(1)} µs per handshake at a CPU-bound rate | |`);
+    out('A CPU-bound server handshakes at 1 / (CPU per handshake): the cost in CPU is the cost in new-handshake rate.');
+  } finally {
+    for (const w of servers) await w.stop();
+  }
+}
