@@ -14,14 +14,20 @@ export class Labels {
     this.lists = lists;
   }
 
+  /** Labels held: with none (the usual case) a lookup reads this field and no Map. */
+  private count = 0;
+
   get(kind: LabelKind, value: string): Label {
-    return this.byKind[kind].get(value) ?? 0;
+    return this.count === 0 ? 0 : (this.byKind[kind].get(value) ?? 0);
   }
 
   /** Sets a label (0 removes it). */
   set(kind: LabelKind, value: string, label: Label): void {
-    if (label === 0) this.byKind[kind].delete(value);
-    else this.byKind[kind].set(value, label);
+    const map = this.byKind[kind];
+    this.count -= map.size;
+    if (label === 0) map.delete(value);
+    else map.set(value, label);
+    this.count += map.size;
     if (kind === 'addr') return;
     this.lists.remove(value, 'good');
     this.lists.remove(value, 'bad');

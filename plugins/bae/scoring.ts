@@ -95,7 +95,8 @@ export interface Scored {
 }
 
 /** Signals that a "good" label does not damp: they are facts about this hello, not behaviour. */
-const HARD = new Set(['known-bad', 'random-reuse', 'labelled-bad']);
+// Compared as constants, not looked up in a Set: nothing more to bring into the cache per reason.
+const hard = (signal: string): boolean => signal === 'known-bad' || signal === 'random-reuse' || signal === 'labelled-bad';
 
 /** The first 5 minutes of a fingerprint count as 5 minutes, so a new one's first burst is a surge. */
 const SURGE_MIN_SPAN_MS = 300_000;
@@ -134,7 +135,7 @@ function listed(reasons: ReasonList, kind: string, hit: ListHit | undefined, o: 
 }
 
 /** Signals about the fingerprint or the model's view, re-evaluated on every handshake: not remembered as the client's own evidence. */
-const NOT_EVIDENCE = new Set(['anomaly', 'history', 'fingerprint-rotation', 'fingerprint-surge']);
+const notEvidence = (signal: string): boolean => signal === 'anomaly' || signal === 'history' || signal === 'fingerprint-rotation' || signal === 'fingerprint-surge';
 
 /** Scores one handshake; its reasons are left in `reasons`, strongest first. */
 export function score(input: ScoreInput, o: BaeOptions, reasons: ReasonList): Scored {
@@ -187,12 +188,12 @@ export function score(input: ScoreInput, o: BaeOptions, reasons: ReasonList): Sc
   const n = reasons.count;
   for (let i = 0; i < n; i++) {
     const r = list[i]!;
-    const weight = HARD.has(r.signal) ? r.weight : r.weight * damp;
+    const weight = hard(r.signal) ? r.weight : r.weight * damp;
     keep *= 1 - weight;
     // The forest's view and the history are not remembered as evidence, or one odd but benign
     // handshake would keep its client flagged through the history signal; nor is what is said
     // about the fingerprint, which is looked at again on every handshake.
-    if (!NOT_EVIDENCE.has(r.signal)) keepEvidence *= 1 - weight;
+    if (!notEvidence(r.signal)) keepEvidence *= 1 - weight;
   }
   // Strongest first. A handful at most: an insertion sort, where Array.prototype.sort would
   // copy them into a work array on every handshake.
