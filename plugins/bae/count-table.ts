@@ -5,28 +5,40 @@
 // and the one before is cleared for reuse, so a key is kept for at least the last max/2 new
 // keys (and the TTL), as generations.ts does for Maps.
 
+/** Key and count side by side (a Float64Array of pairs), so a probe is one cache line. */
 class Table {
-  readonly keys: Float64Array;
-  readonly counts: Uint8Array;
+  readonly slots: Float64Array;
   readonly mask: number;
   size = 0;
 
   constructor(capacity: number) {
-    this.keys = new Float64Array(capacity);
-    this.counts = new Uint8Array(capacity);
+    this.slots = new Float64Array(capacity * 2);
     this.mask = capacity - 1;
   }
 
   /** The key's slot, or the empty slot where it would go (linear probing; 0 marks empty). */
   slot(key: number): number {
     let i = (key >>> 0) & this.mask;
-    while (this.keys[i] !== 0 && this.keys[i] !== key) i = (i + 1) & this.mask;
+    while (this.slots[i * 2] !== 0 && this.slots[i * 2] !== key) i = (i + 1) & this.mask;
     return i;
   }
 
+  key(i: number): number {
+    return this.slots[i * 2]!;
+  }
+
+  count(i: number): number {
+    return this.slots[i * 2 + 1]!;
+  }
+
+  set(i: number, key: number, count: number): void {
+    if (this.slots[i * 2] === 0) this.size++;
+    this.slots[i * 2] = key;
+    this.slots[i * 2 + 1] = count;
+  }
+
   clear(): void {
-    this.keys.fill(0);
-    this.counts.fill(0);
+    this.slots.fill(0);
     this.size = 0;
   }
 }
@@ -53,17 +65,15 @@ export class CountTable {
     if (this.current.size >= this.half || now - this.startedAt >= this.ttlMs) this.flip(now);
     const cur = this.current;
     const i = cur.slot(key);
-    if (cur.keys[i] === key) {
-      const before = cur.counts[i]!;
-      if (before < 255) cur.counts[i] = before + 1;
+    if (cur.key(i) === key) {
+      const before = cur.count(i);
+      if (before < 255) cur.set(i, key, before + 1);
       return before;
     }
     const old = this.previous;
     const j = old.slot(key);
-    const before = old.keys[j] === key ? old.counts[j]! : 0;
-    cur.keys[i] = key;
-    cur.counts[i] = Math.min(255, before + 1);
-    cur.size++;
+    const before = old.key(j) === key ? old.count(j) : 0;
+    cur.set(i, key, Math.min(255, before + 1));
     return before;
   }
 
@@ -90,7 +100,7 @@ export class CountTable {
   /** Every key and count, the current generation first (a key in both appears twice; the first is newer). */
   *entries(): Generator<[number, number]> {
     for (const t of [this.current, this.previous]) {
-      for (let i = 0; i < t.keys.length; i++) if (t.keys[i] !== 0) yield [t.keys[i]!, t.counts[i]!];
+      for (let i = 0; i <= t.mask; i++) if (t.key(i) !== 0) yield [t.key(i), t.count(i)];
     }
   }
 
@@ -103,10 +113,7 @@ export class CountTable {
       const t = k < current ? this.current : this.previous;
       if (key === 0 || !Number.isFinite(key) || t.size >= this.half) return;
       const i = t.slot(key);
-      if (t.keys[i] === key) return;
-      t.keys[i] = key;
-      t.counts[i] = Math.max(0, Math.min(255, count));
-      t.size++;
+      if (t.key(i) !== key) t.set(i, key, Math.max(0, Math.min(255, count)));
     });
   }
 }

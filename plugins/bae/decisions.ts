@@ -5,6 +5,7 @@
 import { DecisionRows, type Decision } from './decision-columns.ts';
 import { describeFeatures, DYNAMIC_SIZE, readDynamic, VECTOR_NAMES, VECTOR_SIZE, writeDynamic, writeVector, type Dynamic } from './features.ts';
 import { describe } from './scoring.ts';
+import type { ProfileRow } from './profile-row.ts';
 import type { Shape } from './shape.ts';
 
 export type { Action, Decision } from './decision-columns.ts';
@@ -32,8 +33,6 @@ export class DecisionLog {
   private readonly ring = new DecisionRows(RECENT);
   private next = 0;
   private count = 0;
-  /** Address → its row in `explained` (an address keeps its row until a newer address takes it). */
-  private readonly slots = new Map<string, number>();
   private nextSlot = 0;
   /** The decision, then its per-connection features, hello bytes, raw and calibrated forest score (NaN: none); the shape. */
   private readonly explained = new DecisionRows(EXPLAINED, DYNAMIC_SIZE + 3, 1);
@@ -44,17 +43,18 @@ export class DecisionLog {
     if (this.count < RECENT) this.count++;
   }
 
-  /** Keeps what explains `d`, the address's latest handshake decision. */
-  keep(d: Decision, shape: Shape, dyn: Dynamic, helloBytes: number, raw: number | undefined, forest: number | undefined): void {
+  /**
+   * Keeps what explains `d`, the address's latest handshake decision. The address's profile
+   * notes which row holds it (1 + row; 0 none): no lookup of its own, and an address keeps its
+   * row until a newer address takes it (first in, first out among addresses).
+   */
+  keep(d: Decision, address: ProfileRow, shape: Shape, dyn: Dynamic, helloBytes: number, raw: number | undefined, forest: number | undefined): void {
     const rows = this.explained;
-    let slot = this.slots.get(d.address);
-    if (slot === undefined) {
-      // The oldest row goes to this address: among addresses, first in, first out.
+    let slot = this.own(address.note, d.address);
+    if (slot < 0) {
       slot = this.nextSlot;
       this.nextSlot = (slot + 1) % EXPLAINED;
-      const previous = rows.refs[slot * rows.refStride + 1] as string | undefined;
-      if (previous !== undefined) this.slots.delete(previous);
-      this.slots.set(d.address, slot);
+      address.note = slot + 1;
     }
     rows.write(slot, d);
     const o = rows.extraNum(slot);
@@ -65,6 +65,12 @@ export class DecisionLog {
     rows.refs[rows.extraRef(slot)] = shape;
   }
 
+  /** The row a profile's note points to, if `address`'s decision is still what it holds; -1 otherwise. */
+  private own(note: number, address: string): number {
+    const slot = note - 1;
+    return slot >= 0 && slot < EXPLAINED && this.explained.refs[slot * this.explained.refStride + 1] === address ? slot : -1;
+  }
+
   /** The latest `limit` decisions, oldest first. */
   recent(limit: number): DecisionView[] {
     const n = Math.min(limit, this.count);
@@ -73,9 +79,10 @@ export class DecisionLog {
     return out;
   }
 
-  explain(addr: string): Explained | undefined {
-    const slot = this.slots.get(addr);
-    if (slot === undefined) return undefined;
+  /** The last decision on `addr`, from the note on its profile. */
+  explain(addr: string, note: number): Explained | undefined {
+    const slot = this.own(note, addr);
+    if (slot < 0) return undefined;
     const rows = this.explained;
     const o = rows.extraNum(slot);
     const shape = rows.refs[rows.extraRef(slot)] as Shape;

@@ -17,7 +17,7 @@ import { AnomalyModel, type TrainingReason } from './model.ts';
 import { Training } from './training.ts';
 import type { BaeOptions } from './options.ts';
 import { ProfileTable } from './profile-table.ts';
-import { bumpBurst, bumpRate, CLASS_NAMES, hash31, LABEL_NAMES, nowS, recentPeak, recordScore, type ProfileClass } from './profiles.ts';
+import { bumpBurst, bumpRate, CLASS_NAMES, LABEL_NAMES, nowS, recentPeak, recordScore, type ProfileClass } from './profiles.ts';
 import { byteEntropy, RandomTracker, timeLikePrefix } from './randomness.ts';
 import { ReasonList, score, type ScoreInput } from './scoring.ts';
 import { ServerReputation } from './selection.ts';
@@ -126,7 +126,7 @@ export class Engine {
     const a = this.addresses.touch(addr, undefined, t);
     const sourceRate = bumpRate(a, t);
     const sourceBurst = bumpBurst(a, now);
-    const printHash = hash31(ja4);
+    const printHash = s.printHash;
     if (a.conns > 0 && a.lastPrint !== printHash) a.prints++;
     a.lastPrint = printHash;
     a.last = t;
@@ -222,7 +222,7 @@ export class Engine {
     decision.enforced = !this.o.observeOnly;
     decision.reasonCount = Math.min(MAX_REASONS, this.reasons.count);
     this.record(decision);
-    this.decisions.keep(decision, s, d, p.helloLength, raw, forest);
+    this.decisions.keep(decision, a, s, d, p.helloLength, raw, forest);
     this.histogram.add(scored.score, this.routing[action]);
     this.pending.scores.add(scored.score);
     for (let i = 0; i < decision.reasonCount; i++) bump(this.pending.signals, decision.reasons[i]!.signal);

@@ -9,6 +9,13 @@ export const FIELDS = [
   'uaMismatch', 'randomReuse', 'prints', 'lastPrint', 'resumed', 'resumeFails', 'certs', 'certBad', 'cls', 'label',
 ] as const;
 export const ROW = FIELDS.length;
+// After the profile, in the same cache lines: the table's own bookkeeping (which generation
+// the row belongs to, whether it changed since the last save) and a number its owner may keep
+// there (the engine: where the address's last decision is explained). None of them is saved.
+export const GEN = ROW;
+export const CHANGED = ROW + 1;
+export const NOTE = ROW + 2;
+export const STRIDE = ROW + 3;
 
 export interface Profile {
   /** First and last sighting, seconds since EPOCH_S. */
@@ -105,4 +112,7 @@ export class ProfileRow implements Profile {
   set cls(v: number) { this.d[this.o + 19] = v; }
   get label(): number { return this.d[this.o + 20]!; }
   set label(v: number) { this.d[this.o + 20] = v; }
+  /** Not part of the profile: see NOTE. */
+  get note(): number { return this.d[this.o + NOTE]!; }
+  set note(v: number) { this.d[this.o + NOTE] = v; }
 }

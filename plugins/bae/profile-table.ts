@@ -13,16 +13,11 @@
 // lookup. Rows live in 4096-row chunks made as needed and never moved, so a ProfileRow view
 // stays valid while its row is held.
 import type { PluginStore } from 'weaver';
-import { FIELDS, newProfile, ProfileRow, ROW, type Profile } from './profile-row.ts';
+import { CHANGED, FIELDS, GEN, newProfile, ProfileRow, ROW, STRIDE, type Profile } from './profile-row.ts';
 import { nowS, worthSaving } from './profiles.ts';
 
 const CHUNK_BITS = 12;
 const CHUNK = 1 << CHUNK_BITS;
-// Each row carries, after the profile, the generation it belongs to and whether it changed
-// since the last save: same cache lines as the profile, nothing else to touch.
-const STRIDE = ROW + 2;
-const GEN = ROW;
-const CHANGED = ROW + 1;
 
 /** 53-bit digest of `a` and `b` (two multiply-xor lanes); never 0, the tables' empty mark. */
 function digest(a: string, b: string | undefined): number {
@@ -182,7 +177,7 @@ export class ProfileTable {
   }
 
   /** The profile for (a, b) unless it is unknown or unseen for longer than the TTL. */
-  peek(a: string, b?: string, t = nowS()): Profile | undefined {
+  peek(a: string, b?: string, t = nowS()): ProfileRow | undefined {
     const row = this.find(digest(a, b));
     if (row < 0) return undefined;
     const p = this.view(row);
@@ -190,7 +185,7 @@ export class ProfileTable {
   }
 
   /** The profile for (a, b), made on first sight (or anew when it aged out); marks it changed. */
-  touch(a: string, b: string | undefined, t: number): Profile {
+  touch(a: string, b: string | undefined, t: number): ProfileRow {
     const key = digest(a, b);
     let row = this.find(key);
     if (row < 0) {

@@ -5,6 +5,7 @@
 // cache is bounded; a list change (feedback) is picked up through the lists' version.
 import type { HelloInfo } from 'weaver';
 import { COLUMNS, VECTOR_SIZE } from './features.ts';
+import { hash31 } from './profiles.ts';
 import { Generations } from './generations.ts';
 import type { FingerprintLists, ListHit } from './lists.ts';
 import { isGrease, isWeakCipher, stackClass, type StackClass } from './stacks.ts';
@@ -17,6 +18,8 @@ export interface Shape {
   /** A number of its own, for keys (see writeVector). */
   id: number;
   ja4: string;
+  /** hash31 of the JA4: what a profile remembers of its last fingerprint. */
+  printHash: number;
   ja4a: string;
   ja4b: string;
   ja4c: string;
@@ -82,6 +85,7 @@ function makeShape(hello: HelloInfo): Shape {
   return {
     id: nextId++ % 0x40000000,
     ja4,
+    printHash: hash31(ja4),
     ja4a: ja4.slice(0, first),
     ja4b: ja4.slice(first + 1, second),
     ja4c: ja4.slice(second + 1),

@@ -95,19 +95,22 @@ t.test('client-random counts: generations, TTL, saturation', async (t) => {
 
 t.test('explanations: the latest decision of each of the latest addresses', async (t) => {
   const log = new DecisionLog();
+  const profiles = new ProfileTable('a:', 100_000, 60_000);
+  const row = (address: string) => profiles.touch(address, undefined, 1);
   const shape = { id: 1, base: new Float64Array(VECTOR_SIZE) } as unknown as Shape;
   const decision = (address: string, score: number): Decision => ({
     phase: 'hello', at: Date.now(), conn: `c-${address}`, address, port: 1, ja4: 'j', ja3: 'h', score, action: 'primary', enforced: true,
     reasons: [{ signal: 'anomaly', weight: score, a: score }], reasonCount: 1,
   });
-  log.keep(decision('a', 0.1), shape, { ...newDynamic(), reads: 3 }, 500, undefined, undefined);
-  log.keep(decision('a', 0.2), shape, { ...newDynamic(), reads: 4, knownGood: true }, 510, 0.4, 0.1);
-  const a = log.explain('a')!;
+  log.keep(decision('a', 0.1), row('a'), shape, { ...newDynamic(), reads: 3 }, 500, undefined, undefined);
+  log.keep(decision('a', 0.2), row('a'), shape, { ...newDynamic(), reads: 4, knownGood: true }, 510, 0.4, 0.1);
+  const a = log.explain('a', row('a').note)!;
   t.match(a, { score: 0.2, features: { reads: 4, knownGood: true, helloBytes: 510 }, forest: { raw: 0.4, calibrated: 0.1 } });
   t.match(a.reasons, [{ signal: 'anomaly', detail: /isolation forest: 0.20/ }]);
-  for (let i = 0; i < 10_000; i++) log.keep(decision(`n${i}`, 0), shape, newDynamic(), 500, undefined, undefined);
-  t.equal(log.explain('a'), undefined, '10,000 newer addresses push an address out');
-  t.equal(log.explain('n0')?.address, 'n0');
+  for (let i = 0; i < 10_000; i++) log.keep(decision(`n${i}`, 0), row(`n${i}`), shape, newDynamic(), 500, undefined, undefined);
+  t.equal(log.explain('a', row('a').note), undefined, '10,000 newer addresses push an address out');
+  t.equal(log.explain('n0', row('n0').note)?.address, 'n0');
+  t.equal(log.explain('n0', row('n1').note), undefined, 'a note that points at another address explains nothing');
   log.add(decision('r', 0.5));
   t.match(log.recent(1), [{ address: 'r', score: 0.5, reasons: [{ signal: 'anomaly' }] }]);
 });
