@@ -13,33 +13,22 @@
 // lookup. Rows live in 4096-row chunks made as needed and never moved, so a ProfileRow view
 // stays valid while its row is held.
 import type { PluginStore } from 'weaver';
+import { add, begin, end } from './digest.ts';
 import { CHANGED, FIELDS, GEN, newProfile, ProfileRow, ROW, STRIDE, type Profile } from './profile-row.ts';
 import { nowS, worthSaving } from './profiles.ts';
 
 const CHUNK_BITS = 12;
 const CHUNK = 1 << CHUNK_BITS;
 
-/** 53-bit digest of `a` and `b` (two multiply-xor lanes); never 0, the tables' empty mark. */
+/** The digest (digest.ts) of `a`, or of `a`, a separator and `b`. */
 function digest(a: string, b: string | undefined): number {
-  let h1 = 0x9e3779b9;
-  let h2 = 0x85ebca6b;
-  for (let i = 0; i < a.length; i++) {
-    const x = a.charCodeAt(i);
-    h1 = Math.imul(h1 ^ x, 0x01000193);
-    h2 = Math.imul(h2 + x, 0x5bd1e995) ^ (h2 >>> 15);
-  }
+  begin();
+  for (let i = 0; i < a.length; i++) add(a.charCodeAt(i));
   if (b !== undefined) {
-    h1 = Math.imul(h1 ^ 0x7c, 0x01000193); // '|': ("ab", "c") and ("a", "bc") differ
-    for (let i = 0; i < b.length; i++) {
-      const x = b.charCodeAt(i);
-      h1 = Math.imul(h1 ^ x, 0x01000193);
-      h2 = Math.imul(h2 + x, 0x5bd1e995) ^ (h2 >>> 15);
-    }
+    add(0x7c); // '|': ("ab", "c") and ("a", "bc") differ
+    for (let i = 0; i < b.length; i++) add(b.charCodeAt(i));
   }
-  h1 ^= h1 >>> 16;
-  h1 = Math.imul(h1, 0x85ebca6b);
-  h1 ^= h1 >>> 13;
-  return (h1 >>> 0) * 2_097_152 + ((h2 >>> 0) >>> 11) || 1;
+  return end();
 }
 
 /** One generation: digest and row side by side, so a probe is one cache line. */

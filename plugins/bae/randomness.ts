@@ -2,6 +2,7 @@
 // old put gmt_unix_time in the first four). A random seen before on another connection means a
 // replayed or hand-built hello; low byte entropy means a broken or fake generator.
 import { CountTable } from './count-table.ts';
+import { add, begin, end } from './digest.ts';
 
 // -p·log2(p) for a byte value seen c times in a 32-byte random, c = 0…32.
 const TERM32 = Array.from({ length: 33 }, (_, c) => (c === 0 ? 0 : -(c / 32) * Math.log2(c / 32)));
@@ -31,22 +32,14 @@ export function timeLikePrefix(random: Uint8Array, nowMs: number, windowS = 2 * 
 }
 
 /**
- * A 53-bit digest of a random (two 32-bit multiply-xor lanes over all of it): an exact double,
- * so it keys a table without making a string per connection. Two different randoms among the
+ * A 53-bit digest of a random (digest.ts): an exact double, so it keys a table without making a
+ * string per connection. Two different randoms among the
  * 200,000 kept collide with odds of about 1 in 500,000 an hour. Never 0 (the tables' empty mark).
  */
 export function randomKey(random: Uint8Array): number {
-  let h1 = 0x9e3779b9;
-  let h2 = 0x85ebca6b;
-  for (let i = 0; i < random.length; i++) {
-    const x = random[i]!;
-    h1 = Math.imul(h1 ^ x, 0x01000193);
-    h2 = Math.imul(h2 + x, 0x5bd1e995) ^ (h2 >>> 15);
-  }
-  h1 ^= h1 >>> 16;
-  h1 = Math.imul(h1, 0x85ebca6b);
-  h1 ^= h1 >>> 13;
-  return (h1 >>> 0) * 2_097_152 + ((h2 >>> 0) >>> 11) || 1;
+  begin();
+  for (let i = 0; i < random.length; i++) add(random[i]!);
+  return end();
 }
 
 export interface RandomSnapshot {
