@@ -3,7 +3,9 @@
 // heap number), the GC never walks the tables, and memory is fixed by `max`. Writes go to the
 // current generation; when it holds max/2 keys (or is `ttlMs` old) it becomes the previous one
 // and the one before is cleared for reuse, so a key is kept for at least the last max/2 new
-// keys (and the TTL), as generations.ts does for Maps.
+// keys (and the TTL), as generations.ts does for Maps. Where a key lands depends on a
+// per-process secret (digest.ts), so a client cannot choose randoms that pile up in one place.
+import { MAX_PROBE, slotOf } from './digest.ts';
 
 /** Key and count side by side (a Float64Array of pairs), so a probe is one cache line. */
 class Table {
@@ -16,10 +18,13 @@ class Table {
     this.mask = capacity - 1;
   }
 
-  /** The key's slot, or the empty slot where it would go (linear probing; 0 marks empty). */
+  /** The key's slot, or the empty slot where it would go (linear probing; 0 marks empty); -1 past MAX_PROBE. */
   slot(key: number): number {
-    let i = (key >>> 0) & this.mask;
-    while (this.slots[i * 2] !== 0 && this.slots[i * 2] !== key) i = (i + 1) & this.mask;
+    let i = slotOf(key, this.mask);
+    for (let n = 0; this.slots[i * 2] !== 0 && this.slots[i * 2] !== key; n++) {
+      if (n === MAX_PROBE) return -1;
+      i = (i + 1) & this.mask;
+    }
     return i;
   }
 
@@ -63,8 +68,13 @@ export class CountTable {
   /** Counts one sighting of `key` (≠ 0); returns how many there had been before. */
   bump(key: number, now: number): number {
     if (this.current.size >= this.half || now - this.startedAt >= this.ttlMs) this.flip(now);
-    const cur = this.current;
-    const i = cur.slot(key);
+    let cur = this.current;
+    let i = cur.slot(key);
+    if (i < 0) {
+      this.flip(now);
+      cur = this.current;
+      i = cur.slot(key);
+    }
     if (cur.key(i) === key) {
       const before = cur.count(i);
       if (before < 255) cur.set(i, key, before + 1);
@@ -72,7 +82,7 @@ export class CountTable {
     }
     const old = this.previous;
     const j = old.slot(key);
-    const before = old.key(j) === key ? old.count(j) : 0;
+    const before = j >= 0 && old.key(j) === key ? old.count(j) : 0;
     cur.set(i, key, Math.min(255, before + 1));
     return before;
   }
@@ -113,7 +123,7 @@ export class CountTable {
       const t = k < current ? this.current : this.previous;
       if (key === 0 || !Number.isFinite(key) || t.size >= this.half) return;
       const i = t.slot(key);
-      if (t.key(i) !== key) t.set(i, key, Math.max(0, Math.min(255, count)));
+      if (i >= 0 && t.key(i) !== key) t.set(i, key, Math.max(0, Math.min(255, count)));
     });
   }
 }

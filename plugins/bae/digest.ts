@@ -1,13 +1,21 @@
 // A 53-bit digest: two 32-bit multiply-xor lanes over a sequence of values, finished into one
 // exact double, so it keys a typed table (or a Map) without a string made for the purpose.
 // Never 0, which the tables use to mark an empty slot. Synchronous use only: the lanes are
-// module state, so nothing is allocated per digest.
+// module state, so nothing is allocated per digest. A digest that is never stored may start
+// from a per-process secret (`SECRET`): then a client cannot work out which keys of its own
+// choosing (addresses in its IPv6 /64, client randoms) would collide or cluster in a table.
+import { randomBytes } from 'node:crypto';
+
 let h1 = 0;
 let h2 = 0;
 
-export function begin(): void {
-  h1 = 0x9e3779b9;
-  h2 = 0x85ebca6b;
+/** Two random 32-bit words, drawn once per process. */
+export const SECRET: readonly [number, number] = ((b) => [b.readInt32LE(0), b.readInt32LE(4)] as const)(randomBytes(8));
+
+/** Starts a digest; `seed` lanes for one that is never stored (see SECRET). */
+export function begin(seed1 = 0, seed2 = 0): void {
+  h1 = 0x9e3779b9 ^ seed1;
+  h2 = 0x85ebca6b ^ seed2;
 }
 
 export function add(x: number): void {
@@ -21,3 +29,19 @@ export function end(): number {
   h1 ^= h1 >>> 13;
   return (h1 >>> 0) * 2_097_152 + ((h2 >>> 0) >>> 11) || 1;
 }
+
+/**
+ * A table slot for a stored digest (one that must not depend on the process, such as a client
+ * random's, which is saved across restarts): the digest mixed with SECRET, so where keys land
+ * is as unknown to a client as a seeded digest would be.
+ */
+export function slotOf(key: number, mask: number): number {
+  let x = Math.imul((key >>> 0) ^ SECRET[0], 0x9e3779b1) ^ Math.imul((key / 4_294_967_296) ^ SECRET[1], 0x85ebca77);
+  x ^= x >>> 15;
+  x = Math.imul(x, 0x2c1b3c6d);
+  x ^= x >>> 12;
+  return x & mask;
+}
+
+/** Longest probe a table walks before it treats a key as absent and starts a new generation: a safety net, never reached by chance at half load. */
+export const MAX_PROBE = 64;

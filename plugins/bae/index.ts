@@ -114,7 +114,8 @@ function tagDecision(conn: ConnectionContext, d: Decision): void {
 }
 
 function topSignals(d: Decision, separator: string): string {
-  let out = d.reasons[0]?.signal ?? '';
+  if (d.reasonCount === 0) return '';
+  let out = d.reasons[0]!.signal;
   for (let i = 1; i < Math.min(3, d.reasonCount); i++) out += separator + d.reasons[i]!.signal;
   return out;
 }

@@ -60,6 +60,10 @@ export function copyProfile(p: Profile): Profile {
   return out;
 }
 
+const INT32_MAX = 0x7fffffff;
+/** Counts stop at the largest 32-bit integer instead of wrapping negative. */
+const sat = (v: number): number => (v > INT32_MAX ? INT32_MAX : v);
+
 /** Reads and writes one row in place. Constant offsets, so V8 inlines each access to a load. */
 export class ProfileRow implements Profile {
   private readonly d: Int32Array;
@@ -71,47 +75,47 @@ export class ProfileRow implements Profile {
   }
 
   get first(): number { return this.d[this.o]!; }
-  set first(v: number) { this.d[this.o] = v; }
+  set first(v: number) { this.d[this.o] = sat(v); }
   get last(): number { return this.d[this.o + 1]!; }
-  set last(v: number) { this.d[this.o + 1] = v; }
+  set last(v: number) { this.d[this.o + 1] = sat(v); }
   get conns(): number { return this.d[this.o + 2]!; }
-  set conns(v: number) { this.d[this.o + 2] = v; }
+  set conns(v: number) { this.d[this.o + 2] = sat(v); }
   get rate(): number { return this.d[this.o + 3]!; }
-  set rate(v: number) { this.d[this.o + 3] = v; }
+  set rate(v: number) { this.d[this.o + 3] = sat(v); }
   get burst(): number { return this.d[this.o + 4]!; }
-  set burst(v: number) { this.d[this.o + 4] = v; }
+  set burst(v: number) { this.d[this.o + 4] = sat(v); }
   get burstAt(): number { return this.d[this.o + 5]!; }
-  set burstAt(v: number) { this.d[this.o + 5] = v; }
+  set burstAt(v: number) { this.d[this.o + 5] = sat(v); }
   get score(): number { return this.d[this.o + 6]!; }
-  set score(v: number) { this.d[this.o + 6] = v; }
+  set score(v: number) { this.d[this.o + 6] = sat(v); }
   get peak(): number { return this.d[this.o + 7]!; }
-  set peak(v: number) { this.d[this.o + 7] = v; }
+  set peak(v: number) { this.d[this.o + 7] = sat(v); }
   get peakAt(): number { return this.d[this.o + 8]!; }
-  set peakAt(v: number) { this.d[this.o + 8] = v; }
+  set peakAt(v: number) { this.d[this.o + 8] = sat(v); }
   get requests(): number { return this.d[this.o + 9]!; }
-  set requests(v: number) { this.d[this.o + 9] = v; }
+  set requests(v: number) { this.d[this.o + 9] = sat(v); }
   get errors(): number { return this.d[this.o + 10]!; }
-  set errors(v: number) { this.d[this.o + 10] = v; }
+  set errors(v: number) { this.d[this.o + 10] = sat(v); }
   get uaMismatch(): number { return this.d[this.o + 11]!; }
-  set uaMismatch(v: number) { this.d[this.o + 11] = v; }
+  set uaMismatch(v: number) { this.d[this.o + 11] = sat(v); }
   get randomReuse(): number { return this.d[this.o + 12]!; }
-  set randomReuse(v: number) { this.d[this.o + 12] = v; }
+  set randomReuse(v: number) { this.d[this.o + 12] = sat(v); }
   get prints(): number { return this.d[this.o + 13]!; }
-  set prints(v: number) { this.d[this.o + 13] = v; }
+  set prints(v: number) { this.d[this.o + 13] = sat(v); }
   get lastPrint(): number { return this.d[this.o + 14]!; }
-  set lastPrint(v: number) { this.d[this.o + 14] = v; }
+  set lastPrint(v: number) { this.d[this.o + 14] = sat(v); }
   get resumed(): number { return this.d[this.o + 15]!; }
-  set resumed(v: number) { this.d[this.o + 15] = v; }
+  set resumed(v: number) { this.d[this.o + 15] = sat(v); }
   get resumeFails(): number { return this.d[this.o + 16]!; }
-  set resumeFails(v: number) { this.d[this.o + 16] = v; }
+  set resumeFails(v: number) { this.d[this.o + 16] = sat(v); }
   get certs(): number { return this.d[this.o + 17]!; }
-  set certs(v: number) { this.d[this.o + 17] = v; }
+  set certs(v: number) { this.d[this.o + 17] = sat(v); }
   get certBad(): number { return this.d[this.o + 18]!; }
-  set certBad(v: number) { this.d[this.o + 18] = v; }
+  set certBad(v: number) { this.d[this.o + 18] = sat(v); }
   get cls(): number { return this.d[this.o + 19]!; }
-  set cls(v: number) { this.d[this.o + 19] = v; }
+  set cls(v: number) { this.d[this.o + 19] = sat(v); }
   get label(): number { return this.d[this.o + 20]!; }
-  set label(v: number) { this.d[this.o + 20] = v; }
+  set label(v: number) { this.d[this.o + 20] = sat(v); }
   /** Not part of the profile: see NOTE. */
   get note(): number { return this.d[this.o + NOTE]!; }
   set note(v: number) { this.d[this.o + NOTE] = v; }

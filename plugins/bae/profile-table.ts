@@ -3,8 +3,10 @@
 // arrays. A handshake from a new source then touches a handful of cache lines — a probe in each
 // generation, its row, its key — where a Map from strings would walk a bucket, an entry and a
 // key string in each generation, and a new client's key would be a string made for the lookup.
-// A key is a 53-bit digest of its parts, never made into one string; two keys share a digest
-// with odds of about n²/2⁵⁴ (1 in 10⁵ for a million keys), and would then share a profile.
+// A key is a 53-bit digest of its parts, never made into one string, started from a secret of
+// the process (digest.ts), so a client cannot choose addresses that collide or pile up in one
+// part of a table. Two keys share a digest by chance with odds of about n²/2⁵⁴ (1 in 10⁵ for a
+// million keys), and would then share a profile.
 //
 // Generations: a lookup that finds a key in the previous one moves it to the current one; when
 // the current one holds max/2 keys it becomes the previous one and the one before is dropped,
@@ -13,16 +15,16 @@
 // lookup. Rows live in 4096-row chunks made as needed and never moved, so a ProfileRow view
 // stays valid while its row is held.
 import type { PluginStore } from 'weaver';
-import { add, begin, end } from './digest.ts';
+import { add, begin, end, MAX_PROBE, SECRET } from './digest.ts';
 import { CHANGED, FIELDS, GEN, newProfile, ProfileRow, ROW, STRIDE, type Profile } from './profile-row.ts';
 import { nowS, worthSaving } from './profiles.ts';
 
 const CHUNK_BITS = 12;
 const CHUNK = 1 << CHUNK_BITS;
 
-/** The digest (digest.ts) of `a`, or of `a`, a separator and `b`. */
+/** The digest (digest.ts) of `a`, or of `a`, a separator and `b`, from the process's secret: never stored. */
 function digest(a: string, b: string | undefined): number {
-  begin();
+  begin(SECRET[0], SECRET[1]);
   for (let i = 0; i < a.length; i++) add(a.charCodeAt(i));
   if (b !== undefined) {
     add(0x7c); // '|': ("ab", "c") and ("a", "bc") differ
@@ -44,10 +46,13 @@ class Generation {
     this.id = id;
   }
 
-  /** The slot of `key`, or the empty slot where it would go. */
+  /** The slot of `key`, or the empty slot where it would go; -1 past MAX_PROBE. */
   slot(key: number): number {
     let i = (key >>> 0) & this.mask;
-    while (this.slots[i * 2] !== 0 && this.slots[i * 2] !== key) i = (i + 1) & this.mask;
+    for (let n = 0; this.slots[i * 2] !== 0 && this.slots[i * 2] !== key; n++) {
+      if (n === MAX_PROBE) return -1;
+      i = (i + 1) & this.mask;
+    }
     return i;
   }
 }
@@ -99,10 +104,10 @@ export class ProfileTable {
   private find(key: number): number {
     const cur = this.current;
     const i = cur.slot(key);
-    if (cur.slots[i * 2] === key) return cur.slots[i * 2 + 1]!;
+    if (i >= 0 && cur.slots[i * 2] === key) return cur.slots[i * 2 + 1]!;
     const old = this.previous;
     const j = old.slot(key);
-    if (old.slots[j * 2] !== key) return -1;
+    if (j < 0 || old.slots[j * 2] !== key) return -1;
     const row = old.slots[j * 2 + 1]!;
     // Counted in the current generation before inserting: a flip the insert makes drops the
     // previous generation, which this row is leaving.
@@ -113,8 +118,12 @@ export class ProfileTable {
 
   private insert(key: number, row: number): void {
     if (this.current.size >= this.half) this.flip();
+    let i = this.current.slot(key);
+    if (i < 0) {
+      this.flip();
+      i = this.current.slot(key);
+    }
     const cur = this.current;
-    const i = cur.slot(key);
     cur.slots[i * 2] = key;
     cur.slots[i * 2 + 1] = row;
     cur.size++;
@@ -163,6 +172,8 @@ export class ProfileTable {
     if (d[o] === 1) return;
     d[o] = 1;
     this.dirty.push(row);
+    // A row freed and reused before a save is queued twice: keep the list to what is changed.
+    if (this.dirty.length > 4 * this.half) this.dirty = [...new Set(this.dirty)].filter((r) => this.data(r)[this.offset(r) + CHANGED] === 1);
   }
 
   /** The profile for (a, b) unless it is unknown or unseen for longer than the TTL. */
@@ -217,16 +228,28 @@ export class ProfileTable {
     const rows = this.dirty;
     this.dirty = [];
     let n = 0;
-    for (const row of rows) {
-      const a = this.keys[row * 2];
-      const o = this.offset(row) + CHANGED;
-      if (a === undefined || this.data(row)[o] !== 1) continue; // dropped since: its stored copy expires on its own
-      this.data(row)[o] = 0;
-      const p = this.view(row);
-      if (!worthSaving(p) || derivable?.(p)) continue;
-      const b = this.keys[row * 2 + 1];
-      await store.set(this.prefix + (b === undefined ? a : `${a}|${b}`), toRow(p), { ttlMs: this.ttlMs });
-      n++;
+    let k = 0;
+    try {
+      for (; k < rows.length; k++) {
+        const row = rows[k]!;
+        const a = this.keys[row * 2];
+        const o = this.offset(row) + CHANGED;
+        if (a === undefined || this.data(row)[o] !== 1) continue; // dropped since: its stored copy expires on its own
+        this.data(row)[o] = 0;
+        const p = this.view(row);
+        if (!worthSaving(p) || derivable?.(p)) continue;
+        const b = this.keys[row * 2 + 1];
+        await store.set(this.prefix + (b === undefined ? a : `${a}|${b}`), toRow(p), { ttlMs: this.ttlMs });
+        n++;
+      }
+    } finally {
+      // A write that failed, and those not tried, wait for the next save.
+      for (; k < rows.length; k++) {
+        const row = rows[k]!;
+        if (this.keys[row * 2] === undefined) continue;
+        this.data(row)[this.offset(row) + CHANGED] = 0;
+        this.markRow(row);
+      }
     }
     return n;
   }

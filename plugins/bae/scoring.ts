@@ -117,7 +117,7 @@ export class ReasonList {
   count = 0;
 
   add(signal: string, weight: number, a?: number | string, b?: number | string, c?: number | string): void {
-    if (weight <= 0) return;
+    if (!(weight > 0)) return; // NaN as well: one bad number must not make the score NaN
     let r = this.items[this.count];
     if (r === undefined) this.items.push((r = { signal, weight: 0, a: undefined, b: undefined, c: undefined, detail: undefined }));
     r.signal = signal;

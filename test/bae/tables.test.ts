@@ -4,6 +4,7 @@
 // explanations of the latest decisions (first in, first out among addresses).
 import { join } from 'node:path';
 import t from 'tap';
+import type { PluginStore } from 'weaver';
 import { SqliteStateStore } from '../../proxy/store/sqlite-store.ts';
 import { CountTable } from '../../plugins/bae/count-table.ts';
 import { DecisionLog, type Decision } from '../../plugins/bae/decisions.ts';
@@ -12,6 +13,7 @@ import { FIELDS, ROW } from '../../plugins/bae/profile-row.ts';
 import { ProfileTable } from '../../plugins/bae/profile-table.ts';
 import { nowS } from '../../plugins/bae/profiles.ts';
 import type { Shape } from '../../plugins/bae/shape.ts';
+import { ReasonList } from '../../plugins/bae/scoring.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
 t.test('a profile row reads back every field it was given', async (t) => {
@@ -72,6 +74,34 @@ t.test('profiles: changed rows are saved once and come back', async (t) => {
   t.match(back.peek('198.18.0.1', undefined, now), { conns: 2, requests: 3 });
 });
 
+t.test('profiles: a save that fails leaves what it did not write for the next save', async (t) => {
+  const written: string[] = [];
+  let fail = true;
+  const store = {
+    async set(key: string) {
+      if (fail) {
+        fail = false;
+        throw new Error('store down');
+      }
+      written.push(key);
+    },
+  } as unknown as PluginStore;
+  const table = new ProfileTable('a:', 100, 3_600_000);
+  const now = nowS();
+  for (const addr of ['198.18.0.1', '198.18.0.2', '198.18.0.3']) table.touch(addr, undefined, now).conns = 2;
+  await t.rejects(table.save(store), /store down/);
+  t.equal(await table.save(store), 3, 'every profile the failed save did not write is written by the next');
+  t.same(written.sort(), ['a:198.18.0.1', 'a:198.18.0.2', 'a:198.18.0.3']);
+});
+
+t.test('a profile count stops at the largest 32-bit integer', async (t) => {
+  const p = new ProfileTable('a:', 100, 60_000).touch('198.18.0.1', undefined, 1);
+  p.requests = 2 ** 31 + 5;
+  t.equal(p.requests, 2 ** 31 - 1);
+  p.requests++;
+  t.equal(p.requests, 2 ** 31 - 1, 'and does not wrap negative');
+});
+
 t.test('client-random counts: generations, TTL, saturation', async (t) => {
   const counts = new CountTable(8, 60_000, 0);
   t.equal(counts.bump(12345, 0), 0);
@@ -113,4 +143,13 @@ t.test('explanations: the latest decision of each of the latest addresses', asyn
   t.equal(log.explain('n0', row('n1').note), undefined, 'a note that points at another address explains nothing');
   log.add(decision('r', 0.5));
   t.match(log.recent(1), [{ address: 'r', score: 0.5, reasons: [{ signal: 'anomaly' }] }]);
+});
+
+t.test('a reason whose weight is not a number is left out', async (t) => {
+  const reasons = new ReasonList();
+  reasons.add('anomaly', NaN);
+  reasons.add('flood', 0);
+  reasons.add('scanner-ciphers', 0.5);
+  t.equal(reasons.count, 1);
+  t.equal(reasons.items[0]!.signal, 'scanner-ciphers');
 });
