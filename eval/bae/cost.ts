@@ -3,8 +3,9 @@
 // routed or refused). On a shared machine a second of CPU is not the same from one second to the
 // next (other tenants, caches, clocks), so the three run at once, idle but for the round they are
 // in: short rounds of handshakes go to each in turn, each round's CPU is read at nanosecond
-// precision (/proc/PID/task/*/schedstat, every thread: the GC's included), and the costs are
-// medians of each round against the plugin-off round next to it. With two or more cores the
+// precision (/proc/PID/task/*/schedstat, every thread: the GC's included); the cost is
+// 1 − Σ off / Σ on, what a CPU-bound server's rate would lose, with an interval from resampling
+// the rounds in pairs. With two or more cores the
 // servers share one core and the load client takes another (taskset), so the client's own
 // handshakes do not land on the server's core. Each handshake completes on the server's side:
 // the client waits for the session ticket TLS 1.3 servers send after the client's Finished.
@@ -84,10 +85,30 @@ async function trainedModel(adminPort: number): Promise<number> {
 
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
-const standardError = (xs: readonly number[]): number => {
-  const m = mean(xs);
-  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1) / xs.length);
-};
+
+/**
+ * The cost as a CPU-bound server's rate sees it, 1 − Σ off / Σ on over the rounds, with a 95%
+ * interval from resampling the rounds in pairs (a round of each server stays together, so the
+ * machine's drift, which both saw, stays out of the spread). Seeded: the same rounds give the
+ * same interval.
+ */
+function costWithInterval(off: readonly number[], on: readonly number[]): { cost: number; lo: number; hi: number } {
+  const cost = (idx: readonly number[]) => {
+    let a = 0;
+    let b = 0;
+    for (const i of idx) {
+      a += off[i]!;
+      b += on[i]!;
+    }
+    return 1 - a / b;
+  };
+  let seed = 1;
+  const next = () => ((seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0) / 4_294_967_296);
+  const samples: number[] = [];
+  for (let k = 0; k < 2_000; k++) samples.push(cost(off.map(() => Math.floor(next() * off.length))));
+  samples.sort((x, y) => x - y);
+  return { cost: cost(off.map((_, i) => i)), lo: samples[50]!, hi: samples[1_949]! };
+}
 const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
 
 export async function cost(out: Out, baeOptions: string, originPort: number, rounds = Number(process.env.BAE_COST_ROUNDS ?? 100), perRound = 250): Promise<void> {
@@ -116,13 +137,13 @@ export async function cost(out: Out, baeOptions: string, originPort: number, rou
     out();
     out(`CPU per new TLS handshake: ${rounds} rounds of ${perRound} handshakes per server, in turn; ${pinned ? 'servers on CPU 0, load client on CPU 1' : 'not pinned (one core, or no taskset)'}.`);
     out();
-    out('| Weaver | CPU per handshake: mean (median) | cost against plugin off: mean of paired rounds ± 2 standard errors | median of paired rounds |');
+    out('| Weaver | CPU per handshake: mean (median) | cost against plugin off: 1 − Σ off / Σ on (95% interval) | median of the rounds, each against its own off round |');
     out('|---|---|---|---|');
     modes.forEach((m, i) => {
       const row = `| ${m.name} | ${mean(cpu[i]!).toFixed(0)} µs (${median(cpu[i]!).toFixed(0)}) |`;
       if (i === 0) return out(`${row} | |`);
-      const paired = cpu[i]!.map((on, k) => 1 - cpu[0]![k]! / on);
-      out(`${row} ${pct(mean(paired))} ± ${pct(2 * standardError(paired))} | ${pct(median(paired))} |`);
+      const c = costWithInterval(cpu[0]!, cpu[i]!);
+      out(`${row} ${pct(c.cost)} (${pct(c.lo)} to ${pct(c.hi)}) | ${pct(median(cpu[i]!.map((on, k) => 1 - cpu[0]![k]! / on)))} |`);
     });
     const bae = mean(cpu[2]!);
     out(`| a training of the model (background, once per retrainIntervalMs, 60 s) | ${trainingMs.toFixed(0)} ms of CPU | ≈ ${((trainingMs * 1000) / (60 * (1e6 / bae))).toFixed(1)} µs per handshake at a CPU-bound rate | |`);

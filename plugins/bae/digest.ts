@@ -1,33 +1,44 @@
 // A 53-bit digest: two 32-bit multiply-xor lanes over a sequence of values, finished into one
 // exact double, so it keys a typed table (or a Map) without a string made for the purpose.
-// Never 0, which the tables use to mark an empty slot. Synchronous use only: the lanes are
-// module state, so nothing is allocated per digest. A digest that is never stored may start
+// Never 0, which the tables use to mark an empty slot. A digest that is never stored starts
 // from a per-process secret (`SECRET`): then a client cannot work out which keys of its own
-// choosing (addresses in its IPv6 /64, client randoms) would collide or cluster in a table.
+// choosing (addresses in its IPv6 /64) would collide or cluster in a table.
 import { randomBytes } from 'node:crypto';
-
-let h1 = 0;
-let h2 = 0;
 
 /** Two random 32-bit words, drawn once per process. */
 export const SECRET: readonly [number, number] = ((b) => [b.readInt32LE(0), b.readInt32LE(4)] as const)(randomBytes(8));
 
-/** Starts a digest; `seed` lanes for one that is never stored (see SECRET). */
-export function begin(seed1 = 0, seed2 = 0): void {
-  h1 = 0x9e3779b9 ^ seed1;
-  h2 = 0x85ebca6b ^ seed2;
-}
-
-export function add(x: number): void {
-  h1 = Math.imul(h1 ^ x, 0x01000193);
-  h2 = Math.imul(h2 + x, 0x5bd1e995) ^ (h2 >>> 15);
-}
-
-export function end(): number {
+const finish = (h1: number, h2: number): number => {
   h1 ^= h1 >>> 16;
   h1 = Math.imul(h1, 0x85ebca6b);
   h1 ^= h1 >>> 13;
   return (h1 >>> 0) * 2_097_152 + ((h2 >>> 0) >>> 11) || 1;
+};
+
+/** The digest of a byte string (a client random: stored, so unseeded). */
+export function digestBytes(bytes: Uint8Array): number {
+  let h1 = 0x9e3779b9;
+  let h2 = 0x85ebca6b;
+  for (let i = 0; i < bytes.length; i++) {
+    h1 = Math.imul(h1 ^ bytes[i]!, 0x01000193);
+    h2 = Math.imul(h2 + bytes[i]!, 0x5bd1e995) ^ (h2 >>> 15);
+  }
+  return finish(h1, h2);
+}
+
+/** The digest of `a`, or of `a`, a separator and `b`, from SECRET: for keys that are never stored. */
+export function digestSecret(a: string, b: string | undefined): number {
+  let h1 = 0x9e3779b9 ^ SECRET[0];
+  let h2 = 0x85ebca6b ^ SECRET[1];
+  const n = a.length;
+  const m = b === undefined ? 0 : b.length + 1;
+  for (let i = 0; i < n + m; i++) {
+    // '|' between the parts: ("ab", "c") and ("a", "bc") differ.
+    const x = i < n ? a.charCodeAt(i) : i === n ? 0x7c : b!.charCodeAt(i - n - 1);
+    h1 = Math.imul(h1 ^ x, 0x01000193);
+    h2 = Math.imul(h2 + x, 0x5bd1e995) ^ (h2 >>> 15);
+  }
+  return finish(h1, h2);
 }
 
 /**

@@ -15,23 +15,13 @@
 // lookup. Rows live in 4096-row chunks made as needed and never moved, so a ProfileRow view
 // stays valid while its row is held.
 import type { PluginStore } from 'weaver';
-import { add, begin, end, MAX_PROBE, SECRET } from './digest.ts';
+import { digestSecret as digest, MAX_PROBE } from './digest.ts';
 import { CHANGED, FIELDS, GEN, newProfile, ProfileRow, ROW, STRIDE, type Profile } from './profile-row.ts';
 import { nowS, worthSaving } from './profiles.ts';
 
 const CHUNK_BITS = 12;
 const CHUNK = 1 << CHUNK_BITS;
 
-/** The digest (digest.ts) of `a`, or of `a`, a separator and `b`, from the process's secret: never stored. */
-function digest(a: string, b: string | undefined): number {
-  begin(SECRET[0], SECRET[1]);
-  for (let i = 0; i < a.length; i++) add(a.charCodeAt(i));
-  if (b !== undefined) {
-    add(0x7c); // '|': ("ab", "c") and ("a", "bc") differ
-    for (let i = 0; i < b.length; i++) add(b.charCodeAt(i));
-  }
-  return end();
-}
 
 /** One generation: digest and row side by side, so a probe is one cache line. */
 class Generation {

@@ -2,7 +2,7 @@
 // old put gmt_unix_time in the first four). A random seen before on another connection means a
 // replayed or hand-built hello; low byte entropy means a broken or fake generator.
 import { CountTable } from './count-table.ts';
-import { add, begin, end } from './digest.ts';
+import { digestBytes } from './digest.ts';
 
 // -p·log2(p) for a byte value seen c times in a 32-byte random, c = 0…32.
 const TERM32 = Array.from({ length: 33 }, (_, c) => (c === 0 ? 0 : -(c / 32) * Math.log2(c / 32)));
@@ -37,9 +37,7 @@ export function timeLikePrefix(random: Uint8Array, nowMs: number, windowS = 2 * 
  * 200,000 kept collide with odds of about 1 in 500,000 an hour. Never 0 (the tables' empty mark).
  */
 export function randomKey(random: Uint8Array): number {
-  begin();
-  for (let i = 0; i < random.length; i++) add(random[i]!);
-  return end();
+  return digestBytes(random);
 }
 
 export interface RandomSnapshot {
