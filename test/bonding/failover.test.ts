@@ -67,7 +67,12 @@ t.test('path cut (reset) during an upload', async (t) => {
   const { relay, edge } = await pair(t);
   const c = client(t, edge);
   const pending = c.post('/hash-slowly', BLOB);
-  await until(async () => ((await sessions(edge))[0]!.channels.find((ch) => ch.name === 'a')!.sentBytes ?? 0) > 1_000_000, 5_000, 'upload under way on a');
+  const channelA = async () => (await sessions(edge))[0]!.channels.find((ch) => ch.name === 'a')!;
+  await until(async () => (await channelA()).sentBytes > 1_000_000, 5_000, 'upload under way on a');
+  // Acks on loopback are back within a millisecond: stop the path first, so that frames sent
+  // on it are certainly unacknowledged when its connections are reset.
+  relay.blackhole();
+  await until(async () => (await channelA()).inflightBytes > 0, 5_000, 'frames in flight on a');
   relay.cut();
   const up = await pending;
   t.equal(up.status, 200);

@@ -186,6 +186,7 @@ export interface ChannelView {
   state: string;
   sentBytes: number;
   receivedBytes: number;
+  inflightBytes: number;
   retransmittedBytes: number;
   reconnects: number;
   draining: boolean;
