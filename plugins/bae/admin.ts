@@ -86,7 +86,7 @@ export function mountAdmin(api: PluginApi<BaeOptions>, engine: Engine): void {
     return { status: 202, body: { started: started !== undefined, samples: engine.model.samples } };
   });
 
-  api.admin.route('GET', '/histogram', () => ({ body: engine.histogram.describe() }));
+  api.admin.route('GET', '/histogram', () => ({ body: engine.pending.tallies.describe(engine.routing) }));
 
   api.admin.route('GET', '/decisions', (req) => ({ body: engine.decisions.recent(limit(req.query, 100, 5_000)) }));
 

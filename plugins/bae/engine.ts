@@ -23,7 +23,7 @@ import { ReasonList, score, type ScoreInput } from './scoring.ts';
 import { ServerReputation } from './selection.ts';
 import { resumption, ShapeCache, type Shape } from './shape.ts';
 import { uaClass } from './stacks.ts';
-import { PendingScores, ScoreHistogram, type Telemetry } from './telemetry.ts';
+import { Tallies, type Telemetry } from './telemetry.ts';
 
 export type { Action, Decision } from './decisions.ts';
 
@@ -45,7 +45,6 @@ export interface ConnState {
 
 export type { Label, LabelKind } from './labels.ts';
 
-const HELLO: Record<Action, string> = { primary: 'hello:primary', strict: 'hello:strict', reject: 'hello:reject' };
 
 const combine = (score: number, w: number): number => Math.round((1 - (1 - score) * (1 - w)) * 1000) / 1000;
 
@@ -61,12 +60,12 @@ export class Engine {
   readonly shapes = new ShapeCache();
   readonly labels: Labels;
   private readonly training: Training;
-  readonly histogram = new ScoreHistogram();
   readonly decisions = new DecisionLog();
   /** Counts since the last flush to prom-client (done on a timer, not per handshake). */
-  readonly pending = { decisions: new Map<string, number>(), signals: new Map<string, number>(), scores: new PendingScores() };
+  /** Counts since the last flush to prom-client (done on a timer, not per handshake); hello decisions and scores in `tallies`, later phases' decisions in `decisions`. */
+  readonly pending = { tallies: new Tallies(), decisions: new Map<string, number>(), signals: new Map<string, number>() };
   /** `action:pool` for the histogram's routings, made once. */
-  private readonly routing: Record<Action, string>;
+  readonly routing: Record<Action, string>;
   /** Cipher order first seen (from a client not flagged) for each JA4 cipher hash. */
   private readonly cipherOrders = new Map<string, Map<number, number>>();
   private readonly telemetry: Telemetry;
@@ -223,8 +222,7 @@ export class Engine {
     decision.reasonCount = Math.min(MAX_REASONS, this.reasons.count);
     this.record(decision);
     this.decisions.keep(decision, a, s, d, p.helloLength, raw, forest);
-    this.histogram.add(scored.score, this.routing[action]);
-    this.pending.scores.add(scored.score);
+    this.pending.tallies.hello(scored.score, action);
     for (let i = 0; i < decision.reasonCount; i++) bump(this.pending.signals, decision.reasons[i]!.signal);
     return decision;
   }
@@ -236,7 +234,7 @@ export class Engine {
   /** Adds a decision to the ring of recent ones. */
   record(d: Decision): void {
     this.decisions.add(d);
-    bump(this.pending.decisions, d.phase === 'hello' ? HELLO[d.action] : `${d.phase}:${d.action}`);
+    if (d.phase !== 'hello') bump(this.pending.decisions, `${d.phase}:${d.action}`);
   }
 
   /** A later decision on this connection (after the handshake, at a request), recorded when it is not `primary`. */

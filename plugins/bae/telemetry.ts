@@ -26,20 +26,58 @@ export function createTelemetry(metrics: PluginMetrics) {
 
 export type Telemetry = ReturnType<typeof createTelemetry>;
 
-/** Scores since the last flush, by twentieths (score ≤ (i+1)/20 and above i/20; 0 in the first). */
-export class PendingScores {
-  readonly counts = new Int32Array(20);
-  sum = 0;
+const ACTIONS = ['primary', 'strict', 'reject'] as const;
 
-  add(score: number): void {
-    this.counts[Math.max(0, Math.ceil(score * 20) - 1)]!++;
-    this.sum += score;
+/**
+ * What every handshake counts, in one Float64Array (a few adjacent cache lines, where two Maps,
+ * an object and two arrays were a cache line each): since the last flush to prom-client, the
+ * scores by twentieths (score ≤ (i+1)/20 and above i/20; 0 in the first), their sum and the hello
+ * decisions per action; since start, for GET /histogram, the scores in 20 buckets of 0.05 and the
+ * hello decisions per action.
+ */
+export class Tallies {
+  private static readonly SUM = 20;
+  private static readonly DECISIONS = 21;
+  private static readonly TOTAL = 24;
+  private static readonly TOTAL_DECISIONS = 44;
+  readonly a = new Float64Array(47);
+
+  hello(score: number, action: 'primary' | 'strict' | 'reject'): void {
+    const a = this.a;
+    const k = action === 'primary' ? 0 : action === 'strict' ? 1 : 2;
+    a[Math.max(0, Math.ceil(score * 20) - 1)]!++;
+    a[Tallies.SUM] += score;
+    a[Tallies.DECISIONS + k]!++;
+    a[Tallies.TOTAL + Math.min(19, Math.floor(score * 20))]!++;
+    a[Tallies.TOTAL_DECISIONS + k]!++;
+  }
+
+  /** Scores by twentieths, their sum and hello decisions per action since the last call. */
+  take(): { counts: Float64Array; sum: number; decisions: Record<(typeof ACTIONS)[number], number> } {
+    const a = this.a;
+    const out = {
+      counts: a.slice(0, 20),
+      sum: a[Tallies.SUM]!,
+      decisions: { primary: a[Tallies.DECISIONS]!, strict: a[Tallies.DECISIONS + 1]!, reject: a[Tallies.DECISIONS + 2]! },
+    };
+    a.fill(0, 0, Tallies.TOTAL);
+    return out;
+  }
+
+  /** The score histogram and hello decisions per routing since start (`routing`: action → `action:pool`). */
+  describe(routing: Record<(typeof ACTIONS)[number], string>): { buckets: Array<{ le: number; count: number }>; routings: Record<string, number> } {
+    const a = this.a;
+    const routings: Record<string, number> = {};
+    ACTIONS.forEach((action, k) => {
+      if (a[Tallies.TOTAL_DECISIONS + k]! > 0) routings[routing[action]] = a[Tallies.TOTAL_DECISIONS + k]!;
+    });
+    return { buckets: Array.from({ length: 20 }, (_, i) => ({ le: Math.round((i + 1) * 5) / 100, count: a[Tallies.TOTAL + i]! })), routings };
   }
 }
 
-/** Adds counts and scores gathered in plain maps and arrays to prom-client (every few seconds, in one go, not per handshake). */
-export function flushCounts(t: Telemetry, pending: { decisions: Map<string, number>; signals: Map<string, number>; scores: PendingScores }): void {
-  const { counts } = pending.scores;
+/** Adds what was counted since the last flush to prom-client (every few seconds, in one go, not per handshake). */
+export function flushCounts(t: Telemetry, pending: { tallies: Tallies; decisions: Map<string, number>; signals: Map<string, number> }): void {
+  const { counts, sum, decisions } = pending.tallies.take();
   let below = 0;
   let b = 0;
   for (const le of SCORE_BUCKETS) {
@@ -49,10 +87,9 @@ export function flushCounts(t: Telemetry, pending: { decisions: Map<string, numb
   if (below > 0) {
     t.scoreBucket.inc({ le: '+Inf' }, below);
     t.scoreCount.inc(below);
-    t.scoreSum.inc(pending.scores.sum);
+    t.scoreSum.inc(sum);
   }
-  counts.fill(0);
-  pending.scores.sum = 0;
+  for (const action of ACTIONS) if (decisions[action] > 0) t.decisions.inc({ phase: 'hello', action }, decisions[action]);
   for (const [k, n] of pending.decisions) {
     const [phase = '', action = ''] = k.split(':');
     t.decisions.inc({ phase, action }, n);
@@ -60,19 +97,4 @@ export function flushCounts(t: Telemetry, pending: { decisions: Map<string, numb
   for (const [signal, n] of pending.signals) t.signals.inc({ signal }, n);
   pending.decisions.clear();
   pending.signals.clear();
-}
-
-/** Score counts in 20 buckets of 0.05, and decisions per action and pool, since start. */
-export class ScoreHistogram {
-  readonly counts = new Array<number>(20).fill(0);
-  readonly routings: Record<string, number> = {};
-
-  add(score: number, routing: string): void {
-    this.counts[Math.min(19, Math.floor(score * 20))]!++;
-    this.routings[routing] = (this.routings[routing] ?? 0) + 1;
-  }
-
-  describe(): { buckets: Array<{ le: number; count: number }>; routings: Record<string, number> } {
-    return { buckets: this.counts.map((count, i) => ({ le: Math.round((i + 1) * 5) / 100, count })), routings: { ...this.routings } };
-  }
 }

@@ -14,6 +14,7 @@ import { ProfileTable } from '../../plugins/bae/profile-table.ts';
 import { nowS } from '../../plugins/bae/profiles.ts';
 import type { Shape } from '../../plugins/bae/shape.ts';
 import { ReasonList } from '../../plugins/bae/scoring.ts';
+import { Tallies } from '../../plugins/bae/telemetry.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
 t.test('a profile row reads back every field it was given', async (t) => {
@@ -152,4 +153,22 @@ t.test('a reason whose weight is not a number is left out', async (t) => {
   reasons.add('scanner-ciphers', 0.5);
   t.equal(reasons.count, 1);
   t.equal(reasons.items[0]!.signal, 'scanner-ciphers');
+});
+
+t.test('tallies: scores and hello decisions since the last flush and since start', async (t) => {
+  const tallies = new Tallies();
+  tallies.hello(0, 'primary');
+  tallies.hello(0.62, 'strict');
+  tallies.hello(0.95, 'reject');
+  const taken = tallies.take();
+  t.equal(taken.counts[0], 1, 'a score of 0 counts in the first twentieth');
+  t.equal(taken.counts[12], 1, '0.62 is above 12/20 and at most 13/20');
+  t.equal(taken.counts[18], 1);
+  t.ok(Math.abs(taken.sum - 1.57) < 1e-9, 'the sum of the scores');
+  t.same(taken.decisions, { primary: 1, strict: 1, reject: 1 });
+  t.same(tallies.take().decisions, { primary: 0, strict: 0, reject: 0 }, 'taking starts the count again');
+  const h = tallies.describe({ primary: 'primary:listener', strict: 'strict:strict', reject: 'reject:refused' });
+  t.same(h.routings, { 'primary:listener': 1, 'strict:strict': 1, 'reject:refused': 1 }, 'since start');
+  t.equal(h.buckets.length, 20);
+  t.same(h.buckets[12], { le: 0.65, count: 1 });
 });
