@@ -5,6 +5,8 @@ export { decide, CONTINUE } from './hooks/decisions.ts';
 export { Type } from '@sinclair/typebox';
 export type { Static, TSchema } from '@sinclair/typebox';
 export { WeaverError, PluginError } from './errors.ts';
+export { seededRandom, sampleIndices, type Random } from './plugin-kit/seeded-random.ts';
+export { splitCsvLine } from './plugin-kit/csv-line.ts';
 export type {
   AdminHandler,
   AdminRequest,

@@ -15,19 +15,8 @@
 //     c(n) is 2·ln(n−1)+0.577…, not the paper's 2·(ln(n−1)+0.577…)); the mean path length
 //     over the trees is normalised with the paper's c(ψ).
 import { IsolationForest, type TreeNode } from 'ml-isolation-forest';
+import { sampleIndices, seededRandom, type Random } from 'weaver';
 
-export type Random = () => number;
-
-/** xorshift32: small, fast and good enough for sampling. */
-export function seededRandom(seed: number): Random {
-  let state = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 4_294_967_296;
-  };
-}
 
 /** The package's c(n), to undo its normalisation. */
 function packageC(n: number): number {
@@ -124,13 +113,7 @@ export class Forest {
   growTree(rows: ReadonlyArray<ArrayLike<number>>, sampleSize: number, random: Random): void {
     const n = Math.min(sampleSize, rows.length);
     if (n < 2) throw new RangeError('an isolation tree needs at least two rows');
-    // Floyd's algorithm: n distinct indices without touching the other rows.
-    const picked = new Set<number>();
-    for (let j = rows.length - n; j < rows.length; j++) {
-      const k = Math.floor(random() * (j + 1));
-      picked.add(picked.has(k) ? j : k);
-    }
-    const sample = [...picked].map((i) => Array.from(rows[i]!));
+    const sample = sampleIndices(rows.length, n, random).map((i) => Array.from(rows[i]!));
     const grown = new IsolationForest({ nEstimators: 1 });
     const saved = Math.random;
     Math.random = random;

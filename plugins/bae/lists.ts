@@ -10,6 +10,7 @@
 // A fingerprint listed both bad and good (24 SSLBL JA3s are also Chrome, Java, Slack…) is
 // "ambiguous": a weak signal, never enough on its own to act on a browser.
 import { readFileSync } from 'node:fs';
+import { splitCsvLine } from 'weaver';
 import { isAbsolute, resolve } from 'node:path';
 
 export type ListLabel = 'bad' | 'good';
@@ -108,31 +109,16 @@ function parseJsonLines(lines: string[]): Row[] {
   return out;
 }
 
-function splitCsv(line: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (const ch of line) {
-    if (ch === '"') quoted = !quoted;
-    else if (ch === ',' && !quoted) {
-      out.push(cur);
-      cur = '';
-    } else cur += ch;
-  }
-  out.push(cur);
-  return out.map((s) => s.trim());
-}
-
 function parseJa4Mapping(lines: string[]): Row[] {
   const rows = lines.filter((l) => l.trim() !== '' && !l.startsWith('#'));
-  const head = splitCsv(rows[0]!).map((h) => h.toLowerCase());
+  const head = splitCsvLine(rows[0]!).map((h) => h.toLowerCase());
   const col = head.indexOf('ja4');
   const app = head.indexOf('application');
   const lib = head.indexOf('library');
   const notes = head.indexOf('notes');
   const out: Row[] = [];
   for (const line of rows.slice(1)) {
-    const f = splitCsv(line);
+    const f = splitCsvLine(line);
     const print = f[col];
     if (!print) continue;
     const name = [f[app], f[lib]].filter(Boolean).join(' / ') || 'ja4 mapping';
@@ -147,7 +133,7 @@ function parseCsvLike(lines: string[]): Row[] {
   const out: Row[] = [];
   for (const line of lines) {
     if (line.startsWith('#') || line.trim() === '') continue;
-    const f = splitCsv(line);
+    const f = splitCsvLine(line);
     const print = f[0]!.toLowerCase();
     if (!JA3.test(print) && !JA4.test(print)) continue;
     if (f.length >= 4) out.push([print, 'bad', f[3] || 'sslbl']);

@@ -10,7 +10,8 @@
 //     in standard deviations of the training scores. Looked at every 128 scored handshakes;
 //     at `driftThreshold` the model calls onDrift, and the engine retrains (not only on its
 //     timer): what was learnt no longer describes the traffic.
-import { seededRandom, trainInBackground, type Forest } from './forest.ts';
+import { seededRandom } from 'weaver';
+import { trainInBackground, type Forest } from './forest.ts';
 import { Generations } from './generations.ts';
 
 export interface WindowRow {

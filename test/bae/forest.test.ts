@@ -3,7 +3,8 @@
 // the model leaves flagged rows out and caps what one source contributes.
 import t from 'tap';
 import { IsolationForest } from 'ml-isolation-forest';
-import { averagePathLength, FlatTree, Forest, seededRandom, trainInBackground } from '../../plugins/bae/forest.ts';
+import { seededRandom } from 'weaver';
+import { averagePathLength, FlatTree, Forest, trainInBackground } from '../../plugins/bae/forest.ts';
 import { AnomalyModel } from '../../plugins/bae/model.ts';
 
 function cluster(n: number, seed: number): number[][] {

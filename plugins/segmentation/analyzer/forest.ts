@@ -4,7 +4,7 @@
 // most of its splits cut nothing and waste the depth limit; it also draws from Math.random.
 // Here a node splits on a column that varies among its rows, from a seeded generator, and each
 // tree is flat typed arrays. Trees are grown one per event-loop turn by trainInBackground.
-import { seededRandom, type Random } from './random.ts';
+import { sampleIndices, seededRandom, type Random } from 'weaver';
 
 export type Row = ArrayLike<number>;
 
@@ -96,13 +96,7 @@ export class IsolationForest {
   growTree(rows: readonly Row[], sampleSize: number, random: Random): void {
     const n = Math.min(sampleSize, rows.length);
     if (n < 2) throw new RangeError('an isolation tree needs at least two rows');
-    // Floyd's algorithm: n distinct indices without touching the other rows.
-    const picked = new Set<number>();
-    for (let j = rows.length - n; j < rows.length; j++) {
-      const k = Math.floor(random() * (j + 1));
-      picked.add(picked.has(k) ? j : k);
-    }
-    this.trees.push(new Tree([...picked].map((i) => rows[i]!), random));
+    this.trees.push(new Tree(sampleIndices(rows.length, n, random).map((i) => rows[i]!), random));
     this.norm = averagePathLength(n);
   }
 

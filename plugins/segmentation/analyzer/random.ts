@@ -1,16 +1,8 @@
-// A seeded generator, so a model and a data split are reproducible from their seed.
-export type Random = () => number;
+// Shuffling with a seeded generator (the generator is the core's, `seededRandom`), so a data
+// split is reproducible from its seed.
+import type { Random } from 'weaver';
 
-/** xorshift32: small, fast and good enough for sampling. */
-export function seededRandom(seed: number): Random {
-  let state = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 4_294_967_296;
-  };
-}
+export { seededRandom, type Random } from 'weaver';
 
 /** Fisher–Yates, in place. */
 export function shuffle<T>(items: T[], random: Random): T[] {

@@ -2,6 +2,7 @@
 // number, the first few kept for the log and the admin API) so one odd line does not cost the
 // whole feed; a file that is too large, of a format that cannot be told, or with no usable line
 // at all is an error, and the caller keeps its last good copy.
+import { splitCsvLine } from 'weaver';
 import { parseJsonObject } from '../json-object.ts';
 import { parseCidr } from './cidr.ts';
 import type { FeedEntry } from './entries.ts';
@@ -151,32 +152,17 @@ function feodoParser(): LineParser {
   return (line) => {
     const bare = line.replace(/^#\s*/, '');
     if (/dst_?ip/i.test(bare)) {
-      const head = splitCsv(bare).map((h) => h.toLowerCase().replace(/_/g, ''));
+      const head = splitCsvLine(bare).map((h) => h.toLowerCase().replace(/_/g, ''));
       ip = head.indexOf('dstip');
       port = head.indexOf('dstport');
       malware = head.indexOf('malware');
       return null;
     }
     if (line.startsWith('#')) return null;
-    const f = splitCsv(line);
+    const f = splitCsvLine(line);
     const address = f[ip];
     if (!address) return `no dst_ip in column ${ip + 1}`;
     const note = [f[malware], f[port] ? `port ${f[port]}` : ''].filter(Boolean).join(' ');
     return cidrEntry(address, note || undefined);
   };
-}
-
-function splitCsv(line: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (const ch of line) {
-    if (ch === '"') quoted = !quoted;
-    else if (ch === ',' && !quoted) {
-      out.push(cur.trim());
-      cur = '';
-    } else cur += ch;
-  }
-  out.push(cur.trim());
-  return out;
 }
