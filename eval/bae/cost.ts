@@ -47,7 +47,7 @@ function pin(pid: number, cpu: number): boolean {
 let nextSource = 0;
 
 /** `count` new TLS handshakes, `concurrency` at a time, each from its own 127.202.x.y source. */
-export async function handshakes(port: number, count: number, concurrency: number): Promise<number> {
+async function handshakes(port: number, count: number, concurrency: number): Promise<number> {
   let started = 0;
   let done = 0;
   await Promise.all(

@@ -3,7 +3,7 @@
 // heap number), the GC never walks the tables, and memory is fixed by `max`. Writes go to the
 // current generation; when it holds max/2 keys (or is `ttlMs` old) it becomes the previous one
 // and the one before is cleared for reuse, so a key is kept for at least the last max/2 new
-// keys (and the TTL), as generations.ts does for Maps. Where a key lands depends on a
+// keys (and the TTL), as generations.ts does for Maps without one. Where a key lands depends on a
 // per-process secret (digest.ts), so a client cannot choose randoms that pile up in one place.
 import { MAX_PROBE, slotOf } from './digest.ts';
 

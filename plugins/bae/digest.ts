@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 
 /** Two random 32-bit words, drawn once per process. */
-export const SECRET: readonly [number, number] = ((b) => [b.readInt32LE(0), b.readInt32LE(4)] as const)(randomBytes(8));
+const SECRET: readonly [number, number] = ((b) => [b.readInt32LE(0), b.readInt32LE(4)] as const)(randomBytes(8));
 
 const finish = (h1: number, h2: number): number => {
   h1 ^= h1 >>> 16;
