@@ -103,27 +103,36 @@ export class CountTable {
     return this.startedAt;
   }
 
-  get currentSize(): number {
-    return this.current.size;
-  }
-
-  /** Every key and count, the current generation first (a key in both appears twice; the first is newer). */
-  *entries(): Generator<[number, number]> {
-    for (const t of [this.current, this.previous]) {
-      for (let i = 0; i <= t.mask; i++) if (t.key(i) !== 0) yield [t.key(i), t.count(i)];
+  /**
+   * Every key and its count, the current generation's first `current` (a key in both appears
+   * twice; the first is newer): a scan of the two tables into two arrays, for a snapshot.
+   */
+  columns(): { keys: Float64Array; counts: Uint8Array; current: number } {
+    const keys = new Float64Array(this.size);
+    const counts = new Uint8Array(this.size);
+    let n = 0;
+    for (const slots of [this.current.slots, this.previous.slots]) {
+      for (let i = 0; i < slots.length; i += 2) {
+        if (slots[i] === 0) continue;
+        keys[n] = slots[i]!;
+        counts[n++] = slots[i + 1]!;
+      }
     }
+    return { keys, counts, current: this.current.size };
   }
 
-  /** Puts entries back as `entries` gave them: the first `current` into the current generation, begun at `startedAt`. */
-  load(rows: ReadonlyArray<[number, number]>, current: number, startedAt: number): void {
+  /** Puts back what `columns` gave: the first `current` into the current generation, begun at `startedAt`. */
+  load(keys: ArrayLike<number>, counts: ArrayLike<number>, current: number, startedAt: number): void {
     this.current.clear();
     this.previous.clear();
     this.startedAt = startedAt;
-    rows.forEach(([key, count], k) => {
+    const n = Math.min(keys.length, counts.length);
+    for (let k = 0; k < n; k++) {
+      const key = keys[k]!;
       const t = k < current ? this.current : this.previous;
-      if (key === 0 || !Number.isFinite(key) || t.size >= this.half) return;
+      if (key === 0 || !Number.isFinite(key) || t.size >= this.half) continue;
       const i = t.slot(key);
-      if (i >= 0 && t.key(i) !== key) t.set(i, key, Math.max(0, Math.min(255, count)));
-    });
+      if (i >= 0 && t.key(i) !== key) t.set(i, key, Math.max(0, Math.min(255, counts[k]!)));
+    }
   }
 }

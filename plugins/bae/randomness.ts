@@ -74,11 +74,9 @@ export class RandomTracker {
   }
 
   snapshot(): RandomSnapshot {
-    const rows = [...this.seen.entries()];
-    const keys = Float64Array.from(rows, (r) => r[0]);
-    const counts = Uint8Array.from(rows, (r) => r[1]);
+    const { keys, counts, current } = this.seen.columns();
     const b64 = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
-    return { at: this.seen.startedAtMs, keys: b64(keys), counts: b64(counts), current: this.seen.currentSize };
+    return { at: this.seen.startedAtMs, keys: b64(keys), counts: b64(counts), current };
   }
 
   /** Loads a snapshot; what is older than two generations is past remembering. */
@@ -88,11 +86,9 @@ export class RandomTracker {
     const keys = new Float64Array(kb.buffer.slice(kb.byteOffset, kb.byteOffset + kb.byteLength - (kb.byteLength % 8)));
     const counts = Buffer.from(s.counts, 'base64');
     const n = Math.min(keys.length, counts.length, this.max);
-    const rows: Array<[number, number]> = [];
-    for (let i = 0; i < n; i++) rows.push([keys[i]!, counts[i]!]);
     // A current generation past its TTL has aged into the previous one.
     const fresh = now - s.at < this.ttlMs;
-    this.seen.load(rows, fresh ? Math.min(s.current, n) : 0, fresh ? s.at : now);
+    this.seen.load(keys.subarray(0, n), counts.subarray(0, n), fresh ? Math.min(s.current, n) : 0, fresh ? s.at : now);
     return n;
   }
 }
