@@ -10,8 +10,9 @@
 // handshakes do not land on the server's core. Each handshake completes on the server's side:
 // the client waits for the session ticket TLS 1.3 servers send after the client's Finished.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import tls from 'node:tls';
 import { repoRoot, startWeaver, type Running } from './weaver.ts';
 
@@ -111,19 +112,38 @@ function costWithInterval(off: readonly number[], on: readonly number[]): { cost
 }
 const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
 
-export async function cost(out: Out, baeOptions: string, originPort: number, rounds = Number(process.env.BAE_COST_ROUNDS ?? 100), perRound = 250): Promise<void> {
-  const modes = [
+/**
+ * A checkout of `rev` in a temporary git worktree sharing this one's node_modules, to run bae as
+ * it was at `rev` beside the working tree's; `remove` deletes it.
+ */
+function worktreeAt(rev: string): { root: string; remove(): void } {
+  const root = `${mkdtempSync(join(tmpdir(), 'weaver-eval-rev-'))}/`;
+  execFileSync('git', ['worktree', 'add', '--detach', root, rev], { cwd: repoRoot, stdio: 'ignore' });
+  symlinkSync(join(repoRoot, 'node_modules'), join(root, 'node_modules'));
+  return { root, remove: () => execFileSync('git', ['worktree', 'remove', '--force', root], { cwd: repoRoot, stdio: 'ignore' }) };
+}
+
+/**
+ * `against`: a git revision whose bae runs as a fourth server, so a change to bae is measured
+ * against what it changes in the same rounds (the spread of one run against another is larger
+ * than most single changes).
+ */
+export async function cost(out: Out, baeOptions: string, originPort: number, rounds = Number(process.env.BAE_COST_ROUNDS ?? 100), perRound = 250, against?: string): Promise<void> {
+  const modes: Array<{ name: string; bae: string | undefined; plugin: string | undefined; root?: string }> = [
     { name: 'plugin off', bae: undefined, plugin: undefined },
     { name: 'a plugin with the same hooks, doing nothing', bae: '{}', plugin: `${repoRoot}eval/bae/noop-plugin.ts` },
     { name: 'bae on, observe-only (every handshake analysed)', bae: baeOptions, plugin: undefined },
   ];
+  const base = against === undefined ? undefined : worktreeAt(against);
+  if (base) modes.push({ name: `bae at ${against}`, bae: baeOptions, plugin: undefined, root: base.root });
   const servers: Running[] = [];
   try {
-    for (const m of modes) servers.push(await startWeaver({ bae: m.bae, originPort, plugin: m.plugin }));
+    for (const m of modes) servers.push(await startWeaver({ bae: m.bae, originPort, plugin: m.plugin, root: m.root }));
     const pinned = servers.every((w) => pin(w.child.pid!, 0)) && pin(process.pid, 1);
     // Warm the JIT and the caches; bae's model trains on these (minSamples 300).
     for (const w of servers) await handshakes(w.port, 1_500, 16);
     const trainingMs = await trainedModel(servers[2]!.adminPort);
+    if (servers[3]) await trainedModel(servers[3].adminPort);
     const cpu: number[][] = modes.map(() => []);
     for (let r = 0; r < rounds; r++) {
       for (let k = 0; k < servers.length; k++) {
@@ -148,7 +168,12 @@ export async function cost(out: Out, baeOptions: string, originPort: number, rou
     const bae = mean(cpu[2]!);
     out(`| a training of the model (background, once per retrainIntervalMs, 60 s) | ${trainingMs.toFixed(0)} ms of CPU | ≈ ${((trainingMs * 1000) / (60 * (1e6 / bae))).toFixed(1)} µs per handshake at a CPU-bound rate | |`);
     out('A CPU-bound server handshakes at 1 / (CPU per handshake): the cost in CPU is the cost in new-handshake rate.');
+    if (base) {
+      const c = costWithInterval(cpu[3]!, cpu[2]!);
+      out(`bae now against bae at ${against}: ${c.cost >= 0 ? '+' : ''}${pct(c.cost)} CPU per handshake (${pct(c.lo)} to ${pct(c.hi)}), 1 − Σ then / Σ now.`);
+    }
   } finally {
     for (const w of servers) await w.stop();
+    base?.remove();
   }
 }

@@ -163,7 +163,9 @@ async function memory(): Promise<void> {
 try {
   const only = process.argv[2];
   if (!only || only === 'detection') await detection();
-  if (!only || only === 'cost') await cost(out, baeOptions(', observeOnly: true', 0.99, 60_000), origin.port);
+  // `cost --against REV`: bae as it was at REV runs beside the working tree's (see cost.ts).
+  const against = process.argv[3] === '--against' ? process.argv[4] : undefined;
+  if (!only || only === 'cost') await cost(out, baeOptions(', observeOnly: true', 0.99, 60_000), origin.port, undefined, undefined, against);
   if (!only || only === 'memory') await memory();
 } finally {
   await origin.close();

@@ -22,11 +22,14 @@ export interface EvalConfig {
   originPort: number;
   /** Another plugin in bae's place (its options in `bae`), to compare against. */
   plugin?: string;
+  /** The checkout to run Weaver and bae from (another revision, to compare against); this one by default. */
+  root?: string;
 }
 
 export async function startWeaver(cfg: EvalConfig): Promise<Running> {
   const dir = mkdtempSync(join(tmpdir(), 'weaver-eval-'));
   const [port, adminPort] = [await freePort(), await freePort()];
+  const root = cfg.root ?? repoRoot;
   const yaml = `
 stateDir: ${dir}/state
 workers: 1
@@ -39,7 +42,7 @@ routes: [{ match: { pathPrefix: / }, upstream: origin }]
 upstreams:
   origin: { servers: [{ url: "http://127.0.0.1:${cfg.originPort}" }] }
 plugins:
-${cfg.bae === undefined ? '  []' : `  - use: ${cfg.plugin ?? `${repoRoot}plugins/bae/index.ts`}\n    options: ${cfg.bae}`}
+${cfg.bae === undefined ? '  []' : `  - use: ${cfg.plugin ?? `${root}plugins/bae/index.ts`}\n    options: ${cfg.bae}`}
 admin: { address: 127.0.0.1, port: ${adminPort} }
 `.replace('plugins:\n  []', 'plugins: []');
   const file = join(dir, 'weaver.yaml');
@@ -47,7 +50,7 @@ admin: { address: 127.0.0.1, port: ${adminPort} }
   // BAE_EVAL_NODE_ARGS: extra node flags for the Weaver process (e.g. --cpu-prof, --trace-gc to see
   // where time goes); with them its stdout is shown.
   const nodeArgs = process.env.BAE_EVAL_NODE_ARGS ? process.env.BAE_EVAL_NODE_ARGS.split(' ') : [];
-  const child = spawn(process.execPath, [...nodeArgs, 'bin/weaver', '-c', file], { cwd: repoRoot, stdio: ['ignore', nodeArgs.length ? 'inherit' : 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [...nodeArgs, 'bin/weaver', '-c', file], { cwd: root, stdio: ['ignore', nodeArgs.length ? 'inherit' : 'ignore', 'inherit'] });
   for (let i = 0; i < 300; i++) {
     if (child.exitCode !== null) throw new Error(`weaver exited with ${child.exitCode}`);
     try {
