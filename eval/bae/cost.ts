@@ -48,7 +48,7 @@ function pin(pid: number, cpu: number): boolean {
 let nextSource = 0;
 
 /** `count` new TLS handshakes, `concurrency` at a time, each from its own 127.202.x.y source. */
-async function handshakes(port: number, count: number, concurrency: number): Promise<number> {
+export async function handshakes(port: number, count: number, concurrency: number): Promise<number> {
   let started = 0;
   let done = 0;
   await Promise.all(
@@ -75,8 +75,8 @@ async function handshakes(port: number, count: number, concurrency: number): Pro
 }
 
 /** Waits for the model's first training; returns the CPU it took (ms). */
-async function trainedModel(adminPort: number): Promise<number> {
-  for (let i = 0; i < 200; i++) {
+export async function trainedModel(adminPort: number, timeoutMs = 10_000): Promise<number> {
+  for (let i = 0; i < timeoutMs / 50; i++) {
     const m = (await (await fetch(`http://127.0.0.1:${adminPort}/api/plugins/bae/model`)).json()) as { state: string; trainingMs: number };
     if (m.state === 'ready') return m.trainingMs;
     await new Promise((r) => setTimeout(r, 50));

@@ -9,18 +9,12 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { startDemoOrigin } from '../../proxy/demo-origin.ts';
-import { sharedDataPath } from '../../test/support/shared-data.ts';
 import { atThreshold, auroc, detectionAtFp, type Scored } from './stats.ts';
 import { ATTACKS, attackEpisodes, benignEpisodes, rand, type Episode, type Kind } from './traffic.ts';
 import { cost } from './cost.ts';
-import { repoRoot, startWeaver } from './weaver.ts';
+import { baeOptions, COST_OPTIONS, repoRoot, startWeaver } from './weaver.ts';
 
 const THRESHOLD = 0.6;
-const lists = ['ja3/sslbl_ja3_fingerprints.csv', 'ja3/salesforce_osx-nix-ja3.csv', 'ja3/trisul_ja3fingerprint.jsonl', 'ja4/ja4plus-mapping.csv', 'ja4/ja4db_verified.json'].map(sharedDataPath);
-// The detection run retrains every 5 s so the short replay sees a model trained on it; the cost
-// run keeps the default (60 s), as a deployment would.
-const baeOptions = (extra = '', threshold = THRESHOLD, retrainMs = 5_000) =>
-  `{ threshold: ${threshold}, rejectThreshold: ${Math.max(threshold, 0.9)}, lists: ${JSON.stringify(lists)}, model: { minSamples: 300, retrainIntervalMs: ${retrainMs} }${extra} }`;
 
 interface Decision {
   phase: string;
@@ -45,7 +39,8 @@ async function pool(tasks: Array<() => Promise<void>>, concurrency: number): Pro
 }
 
 async function detection(): Promise<void> {
-  const w = await startWeaver({ bae: baeOptions(), originPort: origin.port });
+  // Retraining every 5 s, so the short replay sees a model trained on it.
+  const w = await startWeaver({ bae: baeOptions('', THRESHOLD, 5_000), originPort: origin.port });
   const decisions = new Map<string, Decision>();
   const collect = async () => {
     const res = await fetch(`http://127.0.0.1:${w.adminPort}/api/plugins/bae/decisions?limit=5000`);
@@ -165,7 +160,7 @@ try {
   if (!only || only === 'detection') await detection();
   // `cost --against REV`: bae as it was at REV runs beside the working tree's (see cost.ts).
   const against = process.argv[3] === '--against' ? process.argv[4] : undefined;
-  if (!only || only === 'cost') await cost(out, baeOptions(', observeOnly: true', 0.99, 60_000), origin.port, undefined, undefined, against);
+  if (!only || only === 'cost') await cost(out, COST_OPTIONS, origin.port, undefined, undefined, against);
   if (!only || only === 'memory') await memory();
 } finally {
   await origin.close();

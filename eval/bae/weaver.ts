@@ -6,8 +6,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../test/ops/weaver-process.ts';
+import { sharedDataPath } from '../../test/support/shared-data.ts';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+const lists = ['ja3/sslbl_ja3_fingerprints.csv', 'ja3/salesforce_osx-nix-ja3.csv', 'ja3/trisul_ja3fingerprint.jsonl', 'ja4/ja4plus-mapping.csv', 'ja4/ja4db_verified.json'].map(sharedDataPath);
+
+/** bae's options for the eval as YAML flow text: the shared fingerprint lists, training from 300 handshakes, and `extra`. */
+export const baeOptions = (extra: string, threshold: number, retrainMs: number): string =>
+  `{ threshold: ${threshold}, rejectThreshold: ${Math.max(threshold, 0.9)}, lists: ${JSON.stringify(lists)}, model: { minSamples: 300, retrainIntervalMs: ${retrainMs} }${extra} }`;
+
+/** The cost runs: observe-only, so every handshake is analysed and none routed; training on the default 60 s timer, as a deployment would. */
+export const COST_OPTIONS = baeOptions(', observeOnly: true', 0.99, 60_000);
 
 export interface Running {
   port: number;
@@ -24,6 +34,9 @@ export interface EvalConfig {
   plugin?: string;
   /** The checkout to run Weaver and bae from (another revision, to compare against); this one by default. */
   root?: string;
+  /** A command to run node under (valgrind, for cache-profile.ts), and extra node flags. */
+  wrap?: readonly string[];
+  nodeArgs?: readonly string[];
 }
 
 export async function startWeaver(cfg: EvalConfig): Promise<Running> {
@@ -50,8 +63,10 @@ admin: { address: 127.0.0.1, port: ${adminPort} }
   // BAE_EVAL_NODE_ARGS: extra node flags for the Weaver process (e.g. --cpu-prof, --trace-gc to see
   // where time goes); with them its stdout is shown.
   const nodeArgs = process.env.BAE_EVAL_NODE_ARGS ? process.env.BAE_EVAL_NODE_ARGS.split(' ') : [];
-  const child = spawn(process.execPath, [...nodeArgs, 'bin/weaver', '-c', file], { cwd: root, stdio: ['ignore', nodeArgs.length ? 'inherit' : 'ignore', 'inherit'] });
-  for (let i = 0; i < 300; i++) {
+  const [command, ...args] = [...(cfg.wrap ?? []), process.execPath, ...(cfg.nodeArgs ?? []), ...nodeArgs, 'bin/weaver', '-c', file];
+  const child = spawn(command!, args, { cwd: root, stdio: ['ignore', nodeArgs.length ? 'inherit' : 'ignore', 'inherit'] });
+  // Under valgrind, starting takes a minute.
+  for (let i = 0; i < (cfg.wrap ? 2_400 : 300); i++) {
     if (child.exitCode !== null) throw new Error(`weaver exited with ${child.exitCode}`);
     try {
       const res = await fetch(`http://127.0.0.1:${adminPort}/readyz`);
