@@ -11,7 +11,8 @@
 //   node eval/bae/cache-profile.ts bae|noop|off [COUNT=1000] [WARM=6000]   (needs valgrind)
 import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { handshakes, trainedModel } from './cost.ts';
 import { baeOptions, repoRoot, startWeaver } from './weaver.ts';
@@ -29,7 +30,7 @@ if (!modes[mode]) throw new Error(`mode is off, noop or bae, not ${mode}`);
 const origin = createServer((_req, res) => res.end('ok'));
 await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
 const originPort = (origin.address() as { port: number }).port;
-const outFile = join(repoRoot, `.cache-profile-${process.pid}.out`);
+const outFile = join(tmpdir(), `weaver-cache-profile-${process.pid}.out`);
 const w = await startWeaver({
   ...modes[mode]!,
   originPort,
@@ -49,11 +50,11 @@ try {
 }
 
 // The dump made by `-d` holds the instrumented part; the one at exit, nothing more.
-const dumps = readdirSync(dirname(outFile)).filter((f) => f.startsWith(`.cache-profile-${process.pid}.out`)).map((f) => join(dirname(outFile), f));
+const dumps = readdirSync(dirname(outFile)).filter((f) => f.startsWith(`weaver-cache-profile-${process.pid}.out`)).map((f) => join(dirname(outFile), f));
 const total = (f: string): number => Number(/^(?:summary|totals): (\d+)/m.exec(readFileSync(f, 'utf8'))?.[1] ?? 0);
 const dump = dumps.sort((a, b) => total(b) - total(a))[0]!;
 const annotated = execFileSync('callgrind_annotate', ['--inclusive=no', '--threshold=100', dump], { maxBuffer: 1 << 28 }).toString();
-for (const f of dumps) execFileSync('rm', ['-f', f]);
+for (const f of dumps) rmSync(f, { force: true });
 
 // perf map: "start size name", hex.
 const ranges = readFileSync(`/tmp/perf-${pid}.map`, 'utf8')
