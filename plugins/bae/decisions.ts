@@ -1,7 +1,9 @@
-// What the engine remembers of its decisions for the admin API: a ring of the latest ones, and
-// per address the parts of its last handshake decision that explain it. Both are rows of flat
-// arrays (decision-columns.ts), written from what the hot path already has (the decision, the shape,
-// the per-connection features): objects, text and timestamps are made only when someone asks.
+// What the engine remembers of its decisions for the admin API: a ring of the latest ones, each
+// handshake decision with the parts that explain it, as rows of flat arrays (decision-columns.ts)
+// written from what the hot path already has (the decision, the shape, the per-connection
+// features): objects, text and timestamps are made only when someone asks. An address's profile
+// notes the row of its last handshake decision, so `explain` finds it, with no lookup of its own,
+// while it is among the latest RECENT decisions.
 import { DecisionRows, type Decision } from './decision-columns.ts';
 import { describeFeatures, DYNAMIC_SIZE, readDynamic, VECTOR_NAMES, VECTOR_SIZE, writeDynamic, writeVector, type Dynamic } from './features.ts';
 import { describe } from './scoring.ts';
@@ -18,9 +20,11 @@ export interface Explained extends DecisionView {
   forest: { raw: number; calibrated: number } | null;
 }
 
-const RECENT = 5_000;
-/** Addresses whose last handshake decision can be explained: at least the latest this many. */
-const EXPLAINED = 10_000;
+const RECENT = 10_000;
+/** Where a row's extras sit: the per-connection features, then these, then in the references the shape. */
+const HELLO_BYTES = DYNAMIC_SIZE;
+const RAW = DYNAMIC_SIZE + 1;
+const CALIBRATED = DYNAMIC_SIZE + 2;
 
 export function view(d: Decision): DecisionView {
   const { reasonCount: _n, ...rest } = d;
@@ -30,45 +34,35 @@ export function view(d: Decision): DecisionView {
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 
 export class DecisionLog {
-  private readonly ring = new DecisionRows(RECENT);
+  /** The decision, then for a handshake decision its per-connection features, hello bytes, raw and calibrated forest score (NaN: none); the shape. */
+  private readonly ring = new DecisionRows(RECENT, DYNAMIC_SIZE + 3, 1);
   private next = 0;
   private count = 0;
-  private nextSlot = 0;
-  /** The decision, then its per-connection features, hello bytes, raw and calibrated forest score (NaN: none); the shape. */
-  private readonly explained = new DecisionRows(EXPLAINED, DYNAMIC_SIZE + 3, 1);
 
+  /** A decision made after the handshake (nothing more to explain it than its reason). */
   add(d: Decision): void {
-    this.ring.write(this.next, d);
-    this.next = (this.next + 1) % RECENT;
-    if (this.count < RECENT) this.count++;
+    this.ring.refs[this.ring.extraRef(this.advance(d))] = undefined;
   }
 
-  /**
-   * Keeps what explains `d`, the address's latest handshake decision. The address's profile
-   * notes which row holds it (1 + row; 0 none): no lookup of its own, and an address keeps its
-   * row until a newer address takes it (first in, first out among addresses).
-   */
+  /** A handshake decision and what explains it; `address`, its address's profile, notes the row (1 + row). */
   keep(d: Decision, address: ProfileRow, shape: Shape, dyn: Dynamic, helloBytes: number, raw: number | undefined, forest: number | undefined): void {
-    const rows = this.explained;
-    let slot = this.own(address.note, d.address);
-    if (slot < 0) {
-      slot = this.nextSlot;
-      this.nextSlot = (slot + 1) % EXPLAINED;
-      address.note = slot + 1;
-    }
-    rows.write(slot, d);
+    const rows = this.ring;
+    const slot = this.advance(d);
     const o = rows.extraNum(slot);
     writeDynamic(dyn, rows.nums, o);
-    rows.nums[o + DYNAMIC_SIZE] = helloBytes;
-    rows.nums[o + DYNAMIC_SIZE + 1] = raw ?? NaN;
-    rows.nums[o + DYNAMIC_SIZE + 2] = forest ?? NaN;
+    rows.nums[o + HELLO_BYTES] = helloBytes;
+    rows.nums[o + RAW] = raw ?? NaN;
+    rows.nums[o + CALIBRATED] = forest ?? NaN;
     rows.refs[rows.extraRef(slot)] = shape;
+    address.note = slot + 1;
   }
 
-  /** The row a profile's note points to, if `address`'s decision is still what it holds; -1 otherwise. */
-  private own(note: number, address: string): number {
-    const slot = note - 1;
-    return slot >= 0 && slot < EXPLAINED && this.explained.refs[slot * this.explained.refStride + 1] === address ? slot : -1;
+  private advance(d: Decision): number {
+    const slot = this.next;
+    this.ring.write(slot, d);
+    this.next = (slot + 1) % RECENT;
+    if (this.count < RECENT) this.count++;
+    return slot;
   }
 
   /** The latest `limit` decisions, oldest first. */
@@ -79,23 +73,26 @@ export class DecisionLog {
     return out;
   }
 
-  /** The last decision on `addr`, from the note on its profile. */
+  /** The last handshake decision on `addr`, from the note on its profile, while the ring still holds it. */
   explain(addr: string, note: number): Explained | undefined {
-    const slot = this.own(note, addr);
-    if (slot < 0) return undefined;
-    const rows = this.explained;
+    const slot = note - 1;
+    const rows = this.ring;
+    if (slot < 0 || slot >= RECENT) return undefined;
+    const d = rows.read(slot);
+    // The row may hold a newer decision by now: another address's, or this one's after its handshake.
+    if (d.address !== addr || d.phase !== 'hello') return undefined;
     const o = rows.extraNum(slot);
     const shape = rows.refs[rows.extraRef(slot)] as Shape;
     const dyn = readDynamic(rows.nums, o);
-    const helloBytes = rows.nums[o + DYNAMIC_SIZE]!;
-    const raw = rows.nums[o + DYNAMIC_SIZE + 1]!;
+    const helloBytes = rows.nums[o + HELLO_BYTES]!;
+    const raw = rows.nums[o + RAW]!;
     const v = new Float64Array(VECTOR_SIZE);
     writeVector(shape, dyn, helloBytes, v);
     return {
-      ...view(rows.read(slot)),
+      ...view(d),
       features: describeFeatures(shape, dyn, helloBytes),
       vector: Object.fromEntries(VECTOR_NAMES.map((n, i) => [n, round3(v[i]!)])),
-      forest: Number.isNaN(raw) ? null : { raw: round3(raw), calibrated: round3(rows.nums[o + DYNAMIC_SIZE + 2]!) },
+      forest: Number.isNaN(raw) ? null : { raw: round3(raw), calibrated: round3(rows.nums[o + CALIBRATED]!) },
     };
   }
 }

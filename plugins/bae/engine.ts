@@ -71,7 +71,7 @@ export class Engine {
   private readonly telemetry: Telemetry;
   private readonly vector = new Float64Array(VECTOR_SIZE);
   // Filled in place on every handshake (analyze): nothing of them outlives the call but what
-  // DecisionLog copies into its columns.
+  // DecisionLog copies into its rows.
   private readonly dyn: Dynamic = newDynamic();
   private readonly reasons = new ReasonList();
   private readonly decision: Decision = {
@@ -220,7 +220,6 @@ export class Engine {
     decision.action = action;
     decision.enforced = !this.o.observeOnly;
     decision.reasonCount = Math.min(MAX_REASONS, this.reasons.count);
-    this.record(decision);
     this.decisions.keep(decision, a, s, d, p.helloLength, raw, forest);
     this.pending.tallies.hello(scored.score, action);
     for (let i = 0; i < decision.reasonCount; i++) bump(this.pending.signals, decision.reasons[i]!.signal);
@@ -231,10 +230,10 @@ export class Engine {
     return score >= this.o.rejectThreshold ? 'reject' : score >= this.o.threshold ? 'strict' : 'primary';
   }
 
-  /** Adds a decision to the ring of recent ones. */
-  record(d: Decision): void {
+  /** Adds a decision made after the handshake to the ring of recent ones. */
+  private record(d: Decision): void {
     this.decisions.add(d);
-    if (d.phase !== 'hello') bump(this.pending.decisions, `${d.phase}:${d.action}`);
+    bump(this.pending.decisions, `${d.phase}:${d.action}`);
   }
 
   /** A later decision on this connection (after the handshake, at a request), recorded when it is not `primary`. */

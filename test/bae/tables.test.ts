@@ -126,13 +126,13 @@ t.test('client-random counts: generations, TTL, saturation', async (t) => {
   t.same(copy.columns(), cols, 'keys and counts load back as they were');
 });
 
-t.test('explanations: the latest decision of each of the latest addresses', async (t) => {
+t.test("explanations: an address's last handshake decision, while among the latest 10,000", async (t) => {
   const log = new DecisionLog();
   const profiles = new ProfileTable('a:', 100_000, 60_000);
   const row = (address: string) => profiles.touch(address, undefined, 1);
   const shape = { id: 1, base: new Float64Array(VECTOR_SIZE) } as unknown as Shape;
-  const decision = (address: string, score: number): Decision => ({
-    phase: 'hello', at: Date.now(), conn: `c-${address}`, address, port: 1, ja4: 'j', ja3: 'h', score, action: 'primary', enforced: true,
+  const decision = (address: string, score: number, phase: Decision['phase'] = 'hello'): Decision => ({
+    phase, at: Date.now(), conn: `c-${address}`, address, port: 1, ja4: 'j', ja3: 'h', score, action: 'primary', enforced: true,
     reasons: [{ signal: 'anomaly', weight: score, a: score }], reasonCount: 1,
   });
   log.keep(decision('a', 0.1), row('a'), shape, { ...newDynamic(), reads: 3 }, 500, undefined, undefined);
@@ -140,12 +140,17 @@ t.test('explanations: the latest decision of each of the latest addresses', asyn
   const a = log.explain('a', row('a').note)!;
   t.match(a, { score: 0.2, features: { reads: 4, knownGood: true, helloBytes: 510 }, forest: { raw: 0.4, calibrated: 0.1 } });
   t.match(a.reasons, [{ signal: 'anomaly', detail: /isolation forest: 0.20/ }]);
-  for (let i = 0; i < 10_000; i++) log.keep(decision(`n${i}`, 0), row(`n${i}`), shape, newDynamic(), 500, undefined, undefined);
-  t.equal(log.explain('a', row('a').note), undefined, '10,000 newer addresses push an address out');
+  t.match(log.recent(2), [{ address: 'a', score: 0.1 }, { address: 'a', score: 0.2 }], 'every decision is in the ring, oldest first');
+  for (let i = 0; i < 9_999; i++) log.keep(decision(`n${i}`, 0), row(`n${i}`), shape, newDynamic(), 500, undefined, undefined);
+  t.equal(log.explain('a', row('a').note)?.score, 0.2, '9,999 newer decisions leave it in the ring');
+  log.keep(decision('n', 0), row('n'), shape, newDynamic(), 500, undefined, undefined);
+  t.equal(log.explain('a', row('a').note), undefined, 'the 10,000th takes its row');
   t.equal(log.explain('n0', row('n0').note)?.address, 'n0');
   t.equal(log.explain('n0', row('n1').note), undefined, 'a note that points at another address explains nothing');
-  log.add(decision('r', 0.5));
-  t.match(log.recent(1), [{ address: 'r', score: 0.5, reasons: [{ signal: 'anomaly' }] }]);
+  log.add(decision('r', 0.5, 'request'));
+  t.match(log.recent(1), [{ address: 'r', phase: 'request', score: 0.5, reasons: [{ signal: 'anomaly' }] }]);
+  for (let i = 0; i < 10_000; i++) log.add(decision('n0', 0.7, 'request'));
+  t.equal(log.explain('n0', row('n0').note), undefined, 'a later decision in its row is not a handshake decision to explain');
 });
 
 t.test('a reason whose weight is not a number is left out', async (t) => {
