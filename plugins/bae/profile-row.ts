@@ -11,7 +11,7 @@ export const FIELDS = [
 export const ROW = FIELDS.length;
 // After the profile, in the same cache lines: the table's own bookkeeping (which generation
 // the row belongs to, whether it changed since the last save) and a number its owner may keep
-// there (the engine: where the address's last decision is explained). None of them is saved.
+// there (the engine: the ring row of the address's last handshake decision). None of them is saved.
 export const GEN = ROW;
 export const CHANGED = ROW + 1;
 export const NOTE = ROW + 2;
