@@ -11,6 +11,8 @@ import { ENTRY_KINDS, SegmentationError, compileRule, describeRule, normalizeEnt
 
 export interface ControllerOptions {
   maxRules: number;
+  /** List entries held at most across segments, past which POST /entries is refused (none when absent). */
+  maxEntries?: number;
   cutLiveFlows: boolean;
   maxDenyKeys: number;
 }
@@ -91,6 +93,8 @@ export class Controller {
 
   addEntry(segment: string, kind: unknown, value: unknown, who: Origin): boolean {
     const [seg, k, v] = this.entryArgs(segment, kind, value);
+    const max = this.opts.maxEntries ?? Infinity;
+    if (this.engine.entryCount >= max) throw new SegmentationError('WEAVER_ERR_SEG_LIMIT', `the segments hold their maximum of ${max} list entries`);
     const entry = this.engine.addEntry(seg, k, v, who);
     if (!entry) return false;
     void this.store?.set(`entry:${seg.name}|${k}|${entry.value}`, { origin: who, addedAt: entry.addedAt });

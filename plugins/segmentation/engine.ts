@@ -103,6 +103,13 @@ export class PolicyEngine {
     return seg;
   }
 
+  /** List entries across segments. */
+  get entryCount(): number {
+    let n = 0;
+    for (const seg of this.segments.values()) n += seg.entries.size;
+    return n;
+  }
+
   /** Adds one list entry; returns the entry, or undefined when the segment already had it. */
   addEntry(seg: Segment, kind: EntryKind, raw: string, origin: Origin, now = Date.now()): Entry | undefined {
     const value = normalizeEntry(kind, raw);

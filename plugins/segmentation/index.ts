@@ -29,7 +29,7 @@ export default definePlugin({
     const file = cluster.isWorker ? base.replace(/(\.jsonl)?$/, `.w${cluster.worker!.id}$1`) : base;
     const audit = AuditLog.open({ file, maxBytes: o.audit.maxBytes, keep: o.audit.keep });
     const live = LiveFlows.for(api.stateDir);
-    const ctl = new Controller({ maxRules: o.maxRules, cutLiveFlows: o.cutLiveFlows, maxDenyKeys: o.audit.maxDenyKeys }, { store: api.store, audit, log: api.log, live });
+    const ctl = new Controller({ maxRules: o.maxRules, maxEntries: o.maxEntries, cutLiveFlows: o.cutLiveFlows, maxDenyKeys: o.audit.maxDenyKeys }, { store: api.store, audit, log: api.log, live });
     // The newest instance decides, for the connections of an instance a reload replaced too.
     const cur = (): Controller => live.current ?? ctl;
     let feeds: FeedLoader;

@@ -87,3 +87,13 @@ t.test('ties, isolation, flags, expiry and removal', async (t) => {
   t.ok(ctl.deleteEntry('staff', 'cidr', '10.4.0.0/24', 'x'));
   t.throws(() => ctl.deleteEntry('staff', 'cidr', '10.1.0.0/16', 'x'), { code: 'WEAVER_ERR_SEG_READONLY' });
 });
+
+t.test('list entries are bounded across segments', async (t) => {
+  const ctl = new Controller({ maxRules: 10, maxEntries: 4, cutLiveFlows: false, maxDenyKeys: 10 });
+  ctl.engine.addSegment('a', { cidrs: ['10.0.0.0/24', '10.0.1.0/24'] }, 'config');
+  ctl.engine.addSegment('b', { hosts: ['b.example'] }, 'config');
+  t.ok(ctl.addEntry('b', 'host', 'c.example', 'admin:test'), 'the fourth entry fits');
+  t.throws(() => ctl.addEntry('a', 'cidr', '10.0.2.0/24', 'admin:test'), { code: 'WEAVER_ERR_SEG_LIMIT' }, 'the fifth, in any segment, does not');
+  t.ok(ctl.deleteEntry('b', 'host', 'c.example', 'admin:test'));
+  t.ok(ctl.addEntry('a', 'cidr', '10.0.2.0/24', 'admin:test'), 'a deleted entry makes room');
+});
