@@ -3,7 +3,8 @@
 //   detection — AUROC, detection rate at 1% false positives, rates at the configured
 //               threshold, recall per attack kind, false positives per benign kind;
 //   cost      — CPU per new TLS handshake with no plugin, a do-nothing plugin and bae
-//               (observe-only), in interleaved rounds (cost.ts);
+//               (observe-only), in interleaved rounds (cost.ts); `cost --against REV` adds
+//               Weaver and bae at git revision REV as a fourth server;
 //   memory    — 1,000,000 client profiles (eval/bae/memory.ts, in a process of its own).
 // Shared data is read relative to the repo (../shared/data). Takes a few minutes.
 import { execFile } from 'node:child_process';
