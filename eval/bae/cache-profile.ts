@@ -19,13 +19,15 @@ import { baeOptions, repoRoot, startWeaver } from './weaver.ts';
 
 const [mode = 'bae', count = '1000', warm = '6000'] = process.argv.slice(2);
 const COUNT = Number(count);
+const WARM = Number(warm);
+if (!(Number.isInteger(COUNT) && COUNT > 0 && Number.isInteger(WARM) && WARM >= 0)) throw new Error('usage: node eval/bae/cache-profile.ts bae|noop|off [COUNT > 0] [WARM ≥ 0]');
 const modes: Record<string, { bae: string | undefined; plugin?: string }> = {
   off: { bae: undefined },
   noop: { bae: '{}', plugin: `${repoRoot}eval/bae/noop-plugin.ts` },
   // No training in the window: under valgrind the 60 s timer fires every few hundred handshakes.
   bae: { bae: baeOptions(', observeOnly: true', 0.99, 3_600_000) },
 };
-if (!modes[mode]) throw new Error(`mode is off, noop or bae, not ${mode}`);
+if (!Object.hasOwn(modes, mode)) throw new Error(`mode is off, noop or bae, not ${mode}`);
 
 const origin = createServer((_req, res) => res.end('ok'));
 await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
@@ -38,26 +40,35 @@ const w = await startWeaver({
   nodeArgs: ['--perf-basic-prof'],
 });
 const pid = w.child.pid!;
+const dumpsOf = (): string[] => readdirSync(dirname(outFile)).filter((f) => f.startsWith(`weaver-cache-profile-${process.pid}.out`)).map((f) => join(dirname(outFile), f));
 try {
-  await handshakes(w.port, Number(warm), 4);
+  await handshakes(w.port, WARM, 4);
   if (mode === 'bae') await trainedModel(w.adminPort, 600_000);
   execFileSync('callgrind_control', ['-i', 'on', String(pid)], { stdio: 'ignore' });
   await handshakes(w.port, COUNT, 4);
+  execFileSync('callgrind_control', ['-i', 'off', String(pid)], { stdio: 'ignore' });
   execFileSync('callgrind_control', ['-d', String(pid)], { stdio: 'ignore' });
+} catch (err) {
+  await w.stop();
+  for (const f of [...dumpsOf(), `/tmp/perf-${pid}.map`]) rmSync(f, { force: true });
+  throw err;
 } finally {
   await w.stop();
   origin.close();
 }
 
-// The dump made by `-d` holds the instrumented part; the one at exit, nothing more.
-const dumps = readdirSync(dirname(outFile)).filter((f) => f.startsWith(`weaver-cache-profile-${process.pid}.out`)).map((f) => join(dirname(outFile), f));
+// The dump made by `-d` holds the instrumented part; the one at exit, nothing (instrumentation was off).
+const dumps = dumpsOf();
 const total = (f: string): number => Number(/^(?:summary|totals): (\d+)/m.exec(readFileSync(f, 'utf8'))?.[1] ?? 0);
 const dump = dumps.sort((a, b) => total(b) - total(a))[0]!;
 const annotated = execFileSync('callgrind_annotate', ['--inclusive=no', '--threshold=100', dump], { maxBuffer: 1 << 28 }).toString();
 for (const f of dumps) rmSync(f, { force: true });
 
 // perf map: "start size name", hex.
-const ranges = readFileSync(`/tmp/perf-${pid}.map`, 'utf8')
+const perfMap = `/tmp/perf-${pid}.map`;
+const mapText = readFileSync(perfMap, 'utf8');
+rmSync(perfMap, { force: true });
+const ranges = mapText
   .split('\n')
   .filter(Boolean)
   .map((l) => {
@@ -98,7 +109,7 @@ for (const line of annotated.split('\n')) {
   byName.set(name, sum);
 }
 const per = (x: number): string => (x / COUNT).toFixed(0);
-console.log(`${mode}: ${COUNT} handshakes after ${warm}; per handshake: ${per(all[0]!)} instructions, L1 misses ${per(all[3]! + all[4]! + all[5]!)}, last-level misses ${per(all[6]!)} code + ${per(all[7]! + all[8]!)} data`);
+console.log(`${mode}: ${COUNT} handshakes after ${WARM}; per handshake: ${per(all[0]!)} instructions, L1 misses ${per(all[3]! + all[4]! + all[5]!)}, last-level misses ${per(all[6]!)} code + ${per(all[7]! + all[8]!)} data`);
 console.log('| instructions | L1 misses | last-level: code | data | function |');
 console.log('|---|---|---|---|---|');
 const rows = [...byName].sort((a, b) => b[1][6]! + b[1][7]! + b[1][8]! - (a[1][6]! + a[1][7]! + a[1][8]!));

@@ -10,7 +10,7 @@
 // handshakes do not land on the server's core. Each handshake completes on the server's side:
 // the client waits for the session ticket TLS 1.3 servers send after the client's Finished.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
@@ -118,9 +118,22 @@ const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
  */
 function worktreeAt(rev: string): { root: string; remove(): void } {
   const root = `${mkdtempSync(join(tmpdir(), 'weaver-eval-rev-'))}/`;
-  execFileSync('git', ['worktree', 'add', '--detach', root, rev], { cwd: repoRoot, stdio: 'ignore' });
-  symlinkSync(join(repoRoot, 'node_modules'), join(root, 'node_modules'));
-  return { root, remove: () => execFileSync('git', ['worktree', 'remove', '--force', root], { cwd: repoRoot, stdio: 'ignore' }) };
+  const remove = (): void => {
+    execFileSync('git', ['worktree', 'remove', '--force', root], { cwd: repoRoot, stdio: 'ignore' });
+  };
+  try {
+    execFileSync('git', ['worktree', 'add', '--detach', root, rev], { cwd: repoRoot, stdio: 'ignore' });
+  } catch {
+    rmSync(root, { recursive: true, force: true });
+    throw new Error(`git worktree add ${rev} failed: is it a revision of this repository?`);
+  }
+  try {
+    symlinkSync(join(repoRoot, 'node_modules'), join(root, 'node_modules'));
+  } catch (err) {
+    remove();
+    throw err;
+  }
+  return { root, remove };
 }
 
 /**
@@ -173,7 +186,10 @@ export async function cost(out: Out, baeOptions: string, originPort: number, rou
       out(`bae now against bae at ${against}: ${c.cost >= 0 ? '+' : ''}${pct(c.cost)} CPU per handshake (${pct(c.lo)} to ${pct(c.hi)}), 1 − Σ then / Σ now.`);
     }
   } finally {
-    for (const w of servers) await w.stop();
-    base?.remove();
+    try {
+      for (const w of servers) await w.stop();
+    } finally {
+      base?.remove();
+    }
   }
 }

@@ -157,11 +157,13 @@ async function memory(): Promise<void> {
 }
 
 try {
-  const only = process.argv[2];
+  const [only, flag, rev] = process.argv.slice(2);
+  // `cost --against REV`: Weaver and bae as they were at REV run beside the working tree's (see cost.ts).
+  const usage = 'usage: npm run eval:bae [-- detection | cost [--against REV] | memory]';
+  if (only !== undefined && !['detection', 'cost', 'memory'].includes(only)) throw new Error(usage);
+  if (flag !== undefined && (only !== 'cost' || flag !== '--against' || !rev)) throw new Error(usage);
   if (!only || only === 'detection') await detection();
-  // `cost --against REV`: bae as it was at REV runs beside the working tree's (see cost.ts).
-  const against = process.argv[3] === '--against' ? process.argv[4] : undefined;
-  if (!only || only === 'cost') await cost(out, COST_OPTIONS, origin.port, undefined, undefined, against);
+  if (!only || only === 'cost') await cost(out, COST_OPTIONS, origin.port, undefined, undefined, rev);
   if (!only || only === 'memory') await memory();
 } finally {
   await origin.close();

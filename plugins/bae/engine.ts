@@ -237,7 +237,7 @@ export class Engine {
   }
 
   /** A later decision on this connection (after the handshake, at a request), recorded when it is not `primary`. */
-  private raise(conn: ConnectionContext, state: ConnState, phase: Decision['phase'], signal: string, w: number, detail: string): Action {
+  private raise(conn: ConnectionContext, state: ConnState, phase: Exclude<Decision['phase'], 'hello'>, signal: string, w: number, detail: string): Action {
     state.score = combine(state.score, w);
     conn.tag('bae.score', state.score);
     conn.tag('bae.reasons', signal);

@@ -94,7 +94,10 @@ export class Controller {
   addEntry(segment: string, kind: unknown, value: unknown, who: Origin): boolean {
     const [seg, k, v] = this.entryArgs(segment, kind, value);
     const max = this.opts.maxEntries ?? Infinity;
-    if (this.engine.entryCount >= max) throw new SegmentationError('WEAVER_ERR_SEG_LIMIT', `the segments hold their maximum of ${max} list entries`);
+    // At the limit, a bad value is still a bad value and an entry already there is still no change.
+    if (this.engine.entryCount >= max && !seg.entries.has(`${k}|${normalizeEntry(k, v)}`)) {
+      throw new SegmentationError('WEAVER_ERR_SEG_LIMIT', `the segments hold their maximum of ${max} list entries`);
+    }
     const entry = this.engine.addEntry(seg, k, v, who);
     if (!entry) return false;
     void this.store?.set(`entry:${seg.name}|${k}|${entry.value}`, { origin: who, addedAt: entry.addedAt });

@@ -62,7 +62,7 @@ export const SegmentationOptions = Type.Object(
     rules: Type.Array(RuleSchema, { default: [], maxItems: 1_000_000 }),
     cutLiveFlows: Type.Boolean({ default: true, description: 'cut open connections that a changed rule now forbids' }),
     maxRules: Type.Integer({ minimum: 1, default: 500_000, description: 'rules held at most (config, API, analyzer)' }),
-    maxEntries: Type.Integer({ minimum: 1, default: 2_000_000, description: 'list entries held at most across segments (config, feeds, API); POST /entries past it is refused' }),
+    maxEntries: Type.Integer({ minimum: 1, default: 2_000_000, description: 'list entries across segments (config, feed and API entries all count) past which POST /entries is refused' }),
     sweepIntervalMs: Type.Integer({ minimum: 50, default: 1_000, description: 'how often expired rules are removed' }),
     intel: IntelOptions,
     feedPriority: Type.Integer({ minimum: -1_000_000, maximum: 1_000_000, default: 0, description: 'priority of the rules feeds make' }),

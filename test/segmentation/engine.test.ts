@@ -94,6 +94,8 @@ t.test('list entries are bounded across segments', async (t) => {
   ctl.engine.addSegment('b', { hosts: ['b.example'] }, 'config');
   t.ok(ctl.addEntry('b', 'host', 'c.example', 'admin:test'), 'the fourth entry fits');
   t.throws(() => ctl.addEntry('a', 'cidr', '10.0.2.0/24', 'admin:test'), { code: 'WEAVER_ERR_SEG_LIMIT' }, 'the fifth, in any segment, does not');
+  t.notOk(ctl.addEntry('a', 'cidr', '10.0.1.7/24', 'admin:test'), 'at the limit, an entry already there is still no change');
+  t.throws(() => ctl.addEntry('a', 'cidr', 'not-a-prefix', 'admin:test'), { code: 'WEAVER_ERR_SEG_ENTRY' }, 'and a bad value still a bad value');
   t.ok(ctl.deleteEntry('b', 'host', 'c.example', 'admin:test'));
   t.ok(ctl.addEntry('a', 'cidr', '10.0.2.0/24', 'admin:test'), 'a deleted entry makes room');
 });
