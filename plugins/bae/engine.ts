@@ -45,7 +45,6 @@ export interface ConnState {
 
 export type { Label, LabelKind } from './labels.ts';
 
-
 const combine = (score: number, w: number): number => Math.round((1 - (1 - score) * (1 - w)) * 1000) / 1000;
 
 export class Engine {
@@ -61,7 +60,6 @@ export class Engine {
   readonly labels: Labels;
   private readonly training: Training;
   readonly decisions = new DecisionLog();
-  /** Counts since the last flush to prom-client (done on a timer, not per handshake). */
   /** Counts since the last flush to prom-client (done on a timer, not per handshake); hello decisions and scores in `tallies`, later phases' decisions in `decisions`. */
   readonly pending = { tallies: new Tallies(), decisions: new Map<string, number>(), signals: new Map<string, number>() };
   /** `action:pool` for the histogram's routings, made once. */

@@ -17,7 +17,6 @@
 import { IsolationForest, type TreeNode } from 'ml-isolation-forest';
 import { sampleIndices, seededRandom, type Random } from 'weaver';
 
-
 /** The package's c(n), to undo its normalisation. */
 function packageC(n: number): number {
   if (n <= 1) return 0;

@@ -10,8 +10,8 @@
 // A fingerprint listed both bad and good (24 SSLBL JA3s are also Chrome, Java, Slack…) is
 // "ambiguous": a weak signal, never enough on its own to act on a browser.
 import { readFileSync } from 'node:fs';
-import { splitCsvLine } from 'weaver';
 import { isAbsolute, resolve } from 'node:path';
+import { splitCsvLine } from 'weaver';
 
 export type ListLabel = 'bad' | 'good';
 

@@ -180,15 +180,18 @@ export class ProfileTable {
     let row = this.find(key);
     if (row < 0) {
       row = this.allocate(key, a, b);
-      this.reset(row, t);
-    } else if (t - this.view(row).last > this.ttlS) this.reset(row, t);
+      this.start(row, t);
+    } else if (t - this.view(row).last > this.ttlS) {
+      const o = this.offset(row);
+      this.data(row).fill(0, o, o + ROW);
+      this.start(row, t);
+    }
     this.markRow(row);
     return this.view(row);
   }
 
-  private reset(row: number, t: number): void {
-    const o = this.offset(row);
-    this.data(row).fill(0, o, o + ROW);
+  /** A zeroed row's first sighting (allocate zeroes a row it takes; an aged-out one is zeroed first). */
+  private start(row: number, t: number): void {
     const p = this.view(row);
     p.first = t;
     p.last = t;

@@ -31,15 +31,6 @@ export function timeLikePrefix(random: Uint8Array, nowMs: number, windowS = 2 * 
   return Math.abs(t - nowMs / 1000) <= windowS;
 }
 
-/**
- * A 53-bit digest of a random (digest.ts): an exact double, so it keys a table without making a
- * string per connection. Two different randoms among the
- * 200,000 kept collide with odds of about 1 in 500,000 an hour. Never 0 (the tables' empty mark).
- */
-export function randomKey(random: Uint8Array): number {
-  return digestBytes(random);
-}
-
 export interface RandomSnapshot {
   at: number;
   /** Base64 of the keys (Float64Array) and of their counts (Uint8Array), current generation first. */
@@ -64,9 +55,13 @@ export class RandomTracker {
     this.seen = new CountTable(max, ttlMs, now);
   }
 
-  /** Records one sighting; returns how many times it had been seen before. */
+  /**
+   * Records one sighting; returns how many times it had been seen before. A random is keyed by
+   * its 53-bit digest (digest.ts), no string made per connection: two different randoms among
+   * the 200,000 kept collide with odds of about 1 in 500,000 an hour.
+   */
   record(random: Uint8Array, now = Date.now()): number {
-    return this.seen.bump(randomKey(random), now);
+    return this.seen.bump(digestBytes(random), now);
   }
 
   get size(): number {

@@ -10,7 +10,7 @@ import { SegmentBaseline } from '../../plugins/segmentation/analyzer/baseline.ts
 import type { FlowRecord } from '../../plugins/segmentation/analyzer/flow.ts';
 import { IsolationForest } from '../../plugins/segmentation/analyzer/forest.ts';
 import { AnalyzerOptions } from '../../plugins/segmentation/analyzer/options.ts';
-import { seededRandom } from '../../plugins/segmentation/analyzer/random.ts';
+import { seededRandom } from 'weaver';
 import { T0, office } from './analyzer-traffic.ts';
 
 const options = (over: object = {}): AnalyzerOptions => Value.Default(AnalyzerOptions, Value.Clone(over)) as AnalyzerOptions;

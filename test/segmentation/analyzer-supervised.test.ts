@@ -9,7 +9,7 @@ import type { FlowRecord } from '../../plugins/segmentation/analyzer/flow.ts';
 import { auroc, quantile, rateAbove } from '../../plugins/segmentation/analyzer/metrics.ts';
 import { NslKddEncoder, attackCategory, parseNslKdd } from '../../plugins/segmentation/analyzer/nslkdd.ts';
 import { AnalyzerOptions } from '../../plugins/segmentation/analyzer/options.ts';
-import { seededRandom } from '../../plugins/segmentation/analyzer/random.ts';
+import { seededRandom } from 'weaver';
 import { BoostedStumps } from '../../plugins/segmentation/analyzer/supervised.ts';
 import { sharedDataPath } from '../support/shared-data.ts';
 import { T0, office } from './analyzer-traffic.ts';

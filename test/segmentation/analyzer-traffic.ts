@@ -2,7 +2,7 @@
 // internal HTTPS services (a handful of connections each, mostly 2xx), and the attacks the
 // analyzer must catch. Seeded, so every run sees the same traffic.
 import type { FlowRecord } from '../../plugins/segmentation/analyzer/flow.ts';
-import { seededRandom } from '../../plugins/segmentation/analyzer/random.ts';
+import { seededRandom } from 'weaver';
 
 export const T0 = Date.parse('2026-11-21T09:00:00Z');
 const SERVICES = ['intranet.corp.example', 'mail.corp.example', 'git.corp.example', 'wiki.corp.example', 'api.corp.example'];

@@ -3,9 +3,10 @@
 // training data only — from a calibration slice of the training rows that the model was not fit
 // on, so they are not flattered by scores of rows the model memorised. The false-positive rate
 // those thresholds actually give on the test rows is reported next to the target.
+import { seededRandom } from 'weaver';
 import { IsolationForest } from './forest.ts';
 import { auroc, quantile, rateAbove } from './metrics.ts';
-import { seededRandom, shuffle } from './random.ts';
+import { shuffle } from './random.ts';
 import { BoostedStumps } from './supervised.ts';
 
 export interface Example {

@@ -2,8 +2,6 @@
 // split is reproducible from its seed.
 import type { Random } from 'weaver';
 
-export { seededRandom, type Random } from 'weaver';
-
 /** Fisher–Yates, in place. */
 export function shuffle<T>(items: T[], random: Random): T[] {
   for (let i = items.length - 1; i > 0; i--) {
