@@ -9,6 +9,7 @@
 // (interned the same way): a repeat costs a hash and two map lookups, and allocates nothing.
 import type { HelloInfo } from '../plugin/types.ts';
 import { isGrease } from './grease.ts';
+import type { FamilyMember, HelloTemplate } from './hello-template.ts';
 import { Interner } from './intern.ts';
 import { ja3 } from './ja3.ts';
 import { ja4Original, ja4Sorted } from './ja4.ts';
@@ -151,18 +152,49 @@ export class LazyHelloInfo implements HelloInfo {
   get alpn(): readonly string[] {
     return this.parsed.alpn;
   }
+  /** The family's template, for a hello from the parser that has one (hello-template.ts). */
+  private get family(): FamilyMember | undefined {
+    const member = this.parsed as Partial<FamilyMember>;
+    return member.template === undefined ? undefined : (member as FamilyMember);
+  }
+  /** The template when this hello is in the extension order of its family's first. */
+  private get inOrder(): HelloTemplate | undefined {
+    const f = this.family;
+    return f && f.orderDigest === f.template!.order ? f.template : undefined;
+  }
   get shape(): number {
-    if (this.shapeId < 0) this.shapeId = helloShape(this.parsed);
+    if (this.shapeId < 0) {
+      const t = this.family?.template;
+      this.shapeId = t !== undefined && t.shape >= 0 ? t.shape : helloShape(this.parsed);
+      if (t) t.shape = this.shapeId;
+    }
     return this.shapeId;
   }
+  // A family shares its JA4; JA3 and JA4_o, which keep the extension order, only among the
+  // hellos in the order of its first (all of them, for every stack but Chrome's).
   private get j3(): Ja3 {
-    return (this.ja3s ??= this.memoised(ja3Memo, true, ja3));
+    if (this.ja3s === undefined) {
+      const t = this.inOrder;
+      this.ja3s = (t?.ja3 as Ja3 | undefined) ?? this.memoised(ja3Memo, true, ja3);
+      if (t) t.ja3 = this.ja3s;
+    }
+    return this.ja3s;
   }
   private get j4(): Ja4 {
-    return (this.ja4s ??= this.memoised(ja4Memo, false, ja4Sorted));
+    if (this.ja4s === undefined) {
+      const t = this.family?.template;
+      this.ja4s = (t?.ja4 as Ja4 | undefined) ?? this.memoised(ja4Memo, false, ja4Sorted);
+      if (t) t.ja4 = this.ja4s;
+    }
+    return this.ja4s;
   }
   private get j4o(): Ja4o {
-    return (this.ja4os ??= this.memoised(ja4oMemo, true, ja4Original));
+    if (this.ja4os === undefined) {
+      const t = this.inOrder;
+      this.ja4os = (t?.ja4o as Ja4o | undefined) ?? this.memoised(ja4oMemo, true, ja4Original);
+      if (t) t.ja4o = this.ja4os;
+    }
+    return this.ja4os;
   }
   /** `make(parsed)` from the memo, keyed on the shape (plus the extension order when `ordered`). */
   private memoised<V>(memo: Memo<V>, ordered: boolean, make: (h: ClientHello) => V): V {

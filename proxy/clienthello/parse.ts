@@ -2,8 +2,9 @@
 // checked against its container, and anything off throws ClientHelloError MALFORMED.
 import { ClientHelloError } from '../errors.ts';
 import { ByteReader } from './byte-reader.ts';
-import { decodeExtension, EXT } from './extensions.ts';
+import { decodeExtension, EXT, type DecodedExtensions } from './extensions.ts';
 import { isGrease } from './grease.ts';
+import { findTemplate, layout, remember, type FamilyMember, type HelloLayout, type HelloTemplate } from './hello-template.ts';
 import { reassembleClientHello, singleRecordHelloEnd } from './records.ts';
 import type { ClientHello, ClientHelloData, ClientHelloExtension, KeyShareEntry } from './types.ts';
 
@@ -49,31 +50,50 @@ const NONE: number[] = [];
 const NO_NAMES: string[] = [];
 const NO_SHARES: KeyShareEntry[] = [];
 
+/** What a hello's lists decode to (the full parse's work). */
+interface Lists extends DecodedExtensions {
+  ciphers: number[];
+  compressionMethods: number[];
+  extensionTypes: number[];
+}
+
+function newLists(): Lists {
+  return {
+    ciphers: NONE, compressionMethods: NONE, extensionTypes: [], supportedVersions: NONE, supportedGroups: NONE, ecPointFormats: NONE,
+    signatureAlgorithms: NONE, alpn: NO_NAMES, sni: undefined, keyShares: NO_SHARES, pskKeyExchangeModes: NONE, paddingLength: 0,
+  };
+}
+
+/** Gives every list still unset an empty array of its own (the caller may change it). */
+function finish(l: Lists): Lists {
+  if (l.supportedVersions === NONE) l.supportedVersions = [];
+  if (l.supportedGroups === NONE) l.supportedGroups = [];
+  if (l.ecPointFormats === NONE) l.ecPointFormats = [];
+  if (l.signatureAlgorithms === NONE) l.signatureAlgorithms = [];
+  if (l.pskKeyExchangeModes === NONE) l.pskKeyExchangeModes = [];
+  if (l.alpn === NO_NAMES) l.alpn = [];
+  if (l.keyShares === NO_SHARES) l.keyShares = [];
+  return l;
+}
+
 /**
- * The parsed hello, filled in as the message is walked. `random`, `sessionId` and `extensions`
- * are cut out of the bytes when first read: most plugins read the decoded fields only, and those
- * three are some 20 objects a hello.
+ * The parsed hello. `random`, `sessionId` and `extensions` are cut out of the bytes when first
+ * read: most plugins read the decoded fields only, and those three are some 20 objects a hello.
+ * A hello of a known family (hello-template.ts) was checked by the family's first; its lists are
+ * decoded when first read, by the same full parse, which most hellos then never need.
  */
-class ParsedHello implements ClientHello {
+class ParsedHello implements ClientHello, FamilyMember {
   readonly transport: 'tcp' | 'quic';
   readonly recordVersion: number;
   helloVersion = 0;
-  ciphers = NONE;
-  compressionMethods = NONE;
-  readonly extensionTypes: number[] = [];
-  supportedVersions = NONE;
-  supportedGroups = NONE;
-  ecPointFormats = NONE;
-  signatureAlgorithms = NONE;
-  alpn = NO_NAMES;
-  sni: string | undefined = undefined;
-  keyShares = NO_SHARES;
-  pskKeyExchangeModes = NONE;
   paddingLength = 0;
   helloLength = 0;
   readonly raw: Buffer;
   // Where the lazy fields are; `#` keeps them out of keys, inspection and JSON.
   readonly #buf: Buffer;
+  readonly #start: number;
+  readonly #end: number;
+  #lists: Lists | undefined;
   #randomAt = 0;
   #sessionIdLength = 0;
   /** The extensions block, already checked; -1 when the hello has none. */
@@ -82,12 +102,42 @@ class ParsedHello implements ClientHello {
   #random: Buffer | undefined;
   #sessionId: Buffer | undefined;
   #extensions: ClientHelloExtension[] | undefined;
+  #template: HelloTemplate | undefined;
+  #orderDigest = 0;
 
-  constructor(buf: Buffer, source: HelloSource) {
+  constructor(buf: Buffer, start: number, end: number, source: HelloSource) {
     this.transport = source.transport ?? 'tcp';
     this.recordVersion = source.recordVersion ?? 0;
     this.raw = source.raw ?? buf;
     this.#buf = buf;
+    this.#start = start;
+    this.#end = end;
+  }
+
+  /** A hello of a known family, laid out as `at` says; its lists wait until someone reads them. */
+  static of(template: HelloTemplate, at: HelloLayout, buf: Buffer, start: number, end: number, source: HelloSource): ParsedHello {
+    const h = new ParsedHello(buf, start, end, source);
+    h.#template = template;
+    h.#orderDigest = at.order;
+    h.helloVersion = at.helloVersion;
+    h.helloLength = at.helloLength;
+    h.paddingLength = at.paddingLength;
+    h.locate(at.randomAt, at.sessionIdLength, at.extensionsAt, at.extensionsEnd);
+    return h;
+  }
+
+  /** The family of hellos this one belongs to (hello-template.ts), when it could be keyed. */
+  get template(): HelloTemplate | undefined {
+    return this.#template;
+  }
+  get orderDigest(): number {
+    return this.#orderDigest;
+  }
+
+  /** Makes this hello, just parsed in full, the first of a family. */
+  found(template: HelloTemplate): void {
+    this.#template = template;
+    this.#orderDigest = template.order;
   }
 
   locate(randomAt: number, sessionIdLength: number, extensionsAt: number, extensionsEnd: number): void {
@@ -97,16 +147,44 @@ class ParsedHello implements ClientHello {
     this.#extensionsEnd = extensionsEnd;
   }
 
-  /** Gives every list still unset an empty array of its own (the caller may change it). */
-  finish(): this {
-    if (this.supportedVersions === NONE) this.supportedVersions = [];
-    if (this.supportedGroups === NONE) this.supportedGroups = [];
-    if (this.ecPointFormats === NONE) this.ecPointFormats = [];
-    if (this.signatureAlgorithms === NONE) this.signatureAlgorithms = [];
-    if (this.pskKeyExchangeModes === NONE) this.pskKeyExchangeModes = [];
-    if (this.alpn === NO_NAMES) this.alpn = [];
-    if (this.keyShares === NO_SHARES) this.keyShares = [];
-    return this;
+  /** The lists, decoded now if they were not. */
+  lists(decoded?: Lists): Lists {
+    if (decoded) this.#lists = decoded;
+    return (this.#lists ??= readMessage(this.#buf, this.#start, this.#end, this));
+  }
+
+  get ciphers(): number[] {
+    return this.lists().ciphers;
+  }
+  get compressionMethods(): number[] {
+    return this.lists().compressionMethods;
+  }
+  get extensionTypes(): number[] {
+    return this.lists().extensionTypes;
+  }
+  get supportedVersions(): number[] {
+    return this.lists().supportedVersions;
+  }
+  get supportedGroups(): number[] {
+    return this.lists().supportedGroups;
+  }
+  get ecPointFormats(): number[] {
+    return this.lists().ecPointFormats;
+  }
+  get signatureAlgorithms(): number[] {
+    return this.lists().signatureAlgorithms;
+  }
+  get alpn(): string[] {
+    return this.lists().alpn;
+  }
+  get sni(): string | undefined {
+    return this.lists().sni;
+  }
+  get keyShares(): KeyShareEntry[] {
+    return this.lists().keyShares;
+  }
+  get pskKeyExchangeModes(): number[] {
+    return this.lists().pskKeyExchangeModes;
   }
 
   get random(): Buffer {
@@ -189,8 +267,19 @@ export function parseClientHelloBody(message: Buffer, source: HelloSource = {}):
   return parseMessage(message, 0, message.length, source);
 }
 
-/** Parses the handshake message at buf[start, end). */
+/** Parses the handshake message at buf[start, end): a hello of a known family in one walk, any other in full. */
 function parseMessage(buf: Buffer, start: number, end: number, source: HelloSource): ClientHello {
+  const template = findTemplate(buf, start, end, source.transport ?? 'tcp');
+  if (template) return ParsedHello.of(template, layout, buf, start, end, source);
+  const { key, order } = layout;
+  const h = new ParsedHello(buf, start, end, source);
+  h.lists(readMessage(buf, start, end, h));
+  if (key !== 0) h.found(remember(key, order));
+  return h;
+}
+
+/** The full parse: checks every length, sets where `h`'s parts are, and decodes its lists. */
+function readMessage(buf: Buffer, start: number, end: number, h: ParsedHello): Lists {
   const r = new ByteReader(buf, 'ClientHello', start, end);
   const type = r.u8('handshake type');
   if (type !== HANDSHAKE_CLIENT_HELLO) {
@@ -204,7 +293,7 @@ function parseMessage(buf: Buffer, start: number, end: number, source: HelloSour
     );
   }
   r.enter(bodyLength, 'body');
-  const h = new ParsedHello(buf, source);
+  const l = newLists();
   h.helloLength = 4 + bodyLength;
   h.helloVersion = r.u16('legacy_version');
   const randomAt = r.skip(RANDOM_BYTES, 'random');
@@ -216,20 +305,20 @@ function parseMessage(buf: Buffer, start: number, end: number, source: HelloSour
   // Empty cipher and compression lists are invalid TLS but are still fingerprinted (JA4 gives
   // them `000000000000`); the TLS stack after us rejects the connection itself.
   r.enter16('cipher_suites');
-  h.ciphers = r.u16List('cipher suite');
+  l.ciphers = r.u16List('cipher suite');
   r.leave();
   r.enter8('legacy_compression_methods');
-  h.compressionMethods = r.u8List();
+  l.compressionMethods = r.u8List();
   r.leave();
 
   // Before TLS 1.2 (RFC 3546) the extensions block may be absent altogether.
   if (r.remaining === 0) {
     h.locate(randomAt, sessionIdLength, -1, -1);
-    return h.finish();
+    return finish(l);
   }
   r.enterWhole(2, 'extensions');
   h.locate(randomAt, sessionIdLength, r.pos, r.end);
-  const types = h.extensionTypes;
+  const types = l.extensionTypes;
   try {
     while (r.remaining > 0) {
       const extType = r.u16('extension type');
@@ -248,11 +337,12 @@ function parseMessage(buf: Buffer, start: number, end: number, source: HelloSour
         continue;
       }
       r.enter16(name);
-      decodeExtension(extType, r, h);
+      decodeExtension(extType, r, l);
       r.leave();
     }
   } finally {
     for (let i = 0; i < types.length; i++) seenTypes[types[i]! >> 3] = 0;
   }
-  return h.finish();
+  h.paddingLength = l.paddingLength;
+  return finish(l);
 }
