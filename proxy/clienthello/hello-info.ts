@@ -9,7 +9,7 @@
 // (interned the same way): a repeat costs a hash and two map lookups, and allocates nothing.
 import type { HelloInfo } from '../plugin/types.ts';
 import { isGrease } from './grease.ts';
-import type { FamilyMember, HelloTemplate } from './hello-template.ts';
+import { orderId, type FamilyMember, type HelloTemplate } from './hello-template.ts';
 import { Interner } from './intern.ts';
 import { ja3 } from './ja3.ts';
 import { ja4Original, ja4Sorted } from './ja4.ts';
@@ -52,7 +52,6 @@ const ja3Memo = new Memo<Ja3>();
 const ja4Memo = new Memo<Ja4>();
 const ja4oMemo = new Memo<Ja4o>();
 const shapes = new Interner(MEMO_MAX);
-const orders = new Interner(MEMO_MAX);
 
 let scratch = new Uint16Array(256);
 
@@ -122,14 +121,17 @@ function putSortedExtensions(s: Uint16Array, n: number, types: readonly number[]
 }
 
 /**
- * The non-GREASE extension types in wire order, interned (0: not keyed). Only called once the
- * shape is keyed, so they fit the scratch.
+ * The non-GREASE extension types in wire order, interned (0: not keyed): the parser's id for a
+ * hello it walked (no list decoded), else made from the list. Only called once the shape is
+ * keyed, so they fit the scratch.
  */
 function extensionOrder(h: ClientHello): number {
+  const walked = (h as Partial<FamilyMember>).orderId;
+  if (walked !== undefined && walked !== 0) return walked;
   const types = h.extensionTypes;
   let n = 0;
   for (let i = 0; i < types.length; i++) if (!isGrease(types[i]!)) scratch[n++] = types[i]!;
-  return orders.id(scratch, n);
+  return orderId(scratch, n);
 }
 
 export class LazyHelloInfo implements HelloInfo {
@@ -160,7 +162,7 @@ export class LazyHelloInfo implements HelloInfo {
   /** The template when this hello is in the extension order of its family's first. */
   private get inOrder(): HelloTemplate | undefined {
     const f = this.family;
-    return f && f.orderDigest === f.template!.order ? f.template : undefined;
+    return f && f.orderId !== 0 && f.orderId === f.template!.order ? f.template : undefined;
   }
   get shape(): number {
     if (this.shapeId < 0) {

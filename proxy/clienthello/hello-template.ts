@@ -1,6 +1,7 @@
 // One TLS stack sends the same hello on every connection but for a few parts: the random, the
-// session id, the key-share bytes, the padding, PSK, ticket and cookie bodies, the GREASE
-// values, and (Chrome) the extension order. A template is what all the hellos of one such
+// session id, the key-share bytes, the bodies of padding, PSK, ticket, early data, cookie, ECH
+// and QUIC transport parameters, the GREASE values in the cipher, extension, group, version,
+// key-share and signature lists, and (Chrome) the extension order. A template is what all the hellos of one such
 // family share: once one of them has been parsed in full (every length checked), the next ones
 // need only one walk over their bytes to be recognised, and take from the template what follows
 // from the rest (that they are well formed, their shape, their fingerprints); their lists are
@@ -9,26 +10,38 @@
 //
 // A family is keyed by a 53-bit digest of those bytes, seeded with a secret of the process, so a
 // client cannot make its hello collide with another family's. The walk gives up (key 0: parse
-// in full) at anything it does not expect, so a malformed hello always meets the full parser.
+// in full) at anything malformed it can see without decoding (bad lengths, a repeated
+// extension, an empty version list), so such a hello meets the full parser; one malformed
+// deeper inside an extension differs in bytes from every well-formed one, so in digest too.
+// The extension order is not hashed but interned exactly (an id, `order`), so whether a hello
+// shares its family's JA3 is decided by equality, not by a digest a client could aim at.
 import { randomInt } from 'node:crypto';
 import { isGrease } from './grease.ts';
+import { Interner } from './intern.ts';
 
 /** Families kept at most: a spray of new ones costs full parses, never memory. */
 const MAX_TEMPLATES = 4096;
 
 const EXT_SUPPORTED_GROUPS = 0x000a;
+const EXT_SIGNATURE_ALGORITHMS = 0x000d;
 const EXT_PADDING = 0x0015;
+const EXT_DELEGATED_CREDENTIALS = 0x0022;
 const EXT_SESSION_TICKET = 0x0023;
 const EXT_PRE_SHARED_KEY = 0x0029;
 const EXT_EARLY_DATA = 0x002a;
 const EXT_SUPPORTED_VERSIONS = 0x002b;
 const EXT_COOKIE = 0x002c;
 const EXT_KEY_SHARE = 0x0033;
+const EXT_QUIC_TRANSPORT_PARAMETERS = 0x0039;
+const EXT_QUIC_TRANSPORT_PARAMETERS_DRAFT = 0xffa5;
+const EXT_ENCRYPTED_CLIENT_HELLO = 0xfe0d;
+/** Extensions a hello may carry, at most (more: parsed in full, not keyed). */
+const MAX_EXTENSIONS = 256;
 
 export interface HelloTemplate {
   /** The hello's interned shape (hello-info.ts); -1 until first worked out. */
   shape: number;
-  /** Digest of the non-GREASE extension types in wire order of the hello that made the family. */
+  /** The interned order of the non-GREASE extension types of the hello that made the family (0: none). */
   readonly order: number;
   /** Fingerprints (hello-info.ts) of the family; JA3 and JA4_o for hellos in `order` only. */
   ja3: object | undefined;
@@ -39,15 +52,15 @@ export interface HelloTemplate {
 /** What a hello from the parser says of its family (a ClientHello made some other way says nothing). */
 export interface FamilyMember {
   readonly template: HelloTemplate | undefined;
-  /** Digest of its non-GREASE extension types in wire order (compare with the template's `order`). */
-  readonly orderDigest: number;
+  /** The interned order of its non-GREASE extension types (compare with the template's `order`; 0: none). */
+  readonly orderId: number;
 }
 
 /** Where the last walk found the parts of its hello that change from one connection to the next. */
 export interface HelloLayout {
   /** The family's key; 0 when the walk gave up. */
   key: number;
-  /** Digest of the non-GREASE extension types in wire order. */
+  /** The interned order of its non-GREASE extension types (0: not interned). */
   order: number;
   helloVersion: number;
   helloLength: number;
@@ -66,6 +79,16 @@ export const layout: HelloLayout = {
 
 const SEED = randomInt(0x7fffffff);
 const templates = new Map<number, HelloTemplate>();
+const orders = new Interner(MAX_TEMPLATES);
+/** The non-GREASE extension types of the hello being walked, in wire order. */
+const types = new Uint16Array(MAX_EXTENSIONS);
+/** One bit per extension type seen in the hello being walked (cleared before the walk returns). */
+const seenTypes = new Uint8Array(8192);
+
+/** The interned id of an extension order (the non-GREASE types in wire order); 0 when it cannot be interned. */
+export function orderId(units: Uint16Array, n: number): number {
+  return orders.id(units, n);
+}
 
 // Two 32-bit lanes of multiply-xor. `a`, `b`: the running lanes of the part being hashed.
 let a = 0;
@@ -99,9 +122,11 @@ function mixBytes(buf: Buffer, p: number, n: number): void {
 function mixBody(buf: Buffer, type: number, p: number, n: number): boolean {
   switch (type) {
     case EXT_SUPPORTED_GROUPS:
+    case EXT_SIGNATURE_ALGORITHMS:
+    case EXT_DELEGATED_CREDENTIALS:
       return n >= 2 && buf.readUInt16BE(p) === n - 2 && mixU16s(buf, p + 2, n - 2);
     case EXT_SUPPORTED_VERSIONS:
-      return n >= 1 && buf[p] === n - 1 && mixU16s(buf, p + 1, n - 1);
+      return n >= 3 && buf[p] === n - 1 && mixU16s(buf, p + 1, n - 1);
     case EXT_KEY_SHARE: {
       // The groups and their key lengths; the keys themselves are new on every connection.
       if (n < 2 || buf.readUInt16BE(p) !== n - 2) return false;
@@ -120,7 +145,10 @@ function mixBody(buf: Buffer, type: number, p: number, n: number): boolean {
     case EXT_PRE_SHARED_KEY:
     case EXT_EARLY_DATA:
     case EXT_COOKIE:
-      return true; // per connection; the full parser does not look inside either
+    case EXT_ENCRYPTED_CLIENT_HELLO:
+    case EXT_QUIC_TRANSPORT_PARAMETERS:
+    case EXT_QUIC_TRANSPORT_PARAMETERS_DRAFT:
+      return true; // per connection; neither the full parser nor a fingerprint looks inside
     default:
       mix(n);
       mixBytes(buf, p, n);
@@ -163,9 +191,9 @@ export function findTemplate(buf: Buffer, start: number, end: number, transport:
   let extensionsAt = -1;
   let sum1 = 0;
   let sum2 = 0;
-  let order = 0x811c9dc5;
   let padding = 0;
   let count = 0;
+  let n = 0;
   if (p < bodyEnd) {
     if (bodyEnd - p < 2 || buf.readUInt16BE(p) !== bodyEnd - p - 2) return undefined;
     extensionsAt = p + 2;
@@ -173,21 +201,33 @@ export function findTemplate(buf: Buffer, start: number, end: number, transport:
     const head2 = b;
     // Each extension is hashed on its own and the hashes added up, so any order of the same
     // extensions is one family (JA3 and JA4_o, which keep the order, are checked against `order`).
+    let ok = true;
     for (p = extensionsAt; p < bodyEnd; count++) {
-      if (bodyEnd - p < 4) return undefined;
-      const type = buf.readUInt16BE(p);
-      const length = buf.readUInt16BE(p + 2);
-      if (bodyEnd - p - 4 < length) return undefined;
+      const type = bodyEnd - p < 4 ? -1 : buf.readUInt16BE(p);
+      const length = type < 0 ? 0 : buf.readUInt16BE(p + 2);
+      const grease = isGrease(type);
+      if (type < 0 || bodyEnd - p - 4 < length || (!grease && (n === MAX_EXTENSIONS || seenTypes[type >> 3]! & (1 << (type & 7))))) {
+        ok = false;
+        break;
+      }
+      if (!grease) {
+        seenTypes[type >> 3]! |= 1 << (type & 7);
+        types[n++] = type;
+      }
       a = SEED ^ 0x3c6ef372;
       b = SEED ^ 0x0badcafe;
       mix(norm(type));
-      if (!mixBody(buf, type, p + 4, length)) return undefined;
+      if (!mixBody(buf, type, p + 4, length)) {
+        ok = false;
+        break;
+      }
       sum1 = (sum1 + fmix(a)) | 0;
       sum2 = (sum2 + fmix(b ^ 0x9e3779b9)) | 0;
       if (type === EXT_PADDING) padding = length;
-      if (!isGrease(type)) order = Math.imul(order ^ type, 0x01000193);
       p += 4 + length;
     }
+    for (let i = 0; i < n; i++) seenTypes[types[i]! >> 3] = 0;
+    if (!ok) return undefined;
     a = head1;
     b = head2;
   }
@@ -195,7 +235,7 @@ export function findTemplate(buf: Buffer, start: number, end: number, transport:
   mix(sum1);
   mix(sum2);
   layout.key = (fmix(a) >>> 0) * 2_097_152 + ((fmix(b) >>> 0) >>> 11) || 1;
-  layout.order = order;
+  layout.order = orderId(types, n);
   layout.helloVersion = helloVersion;
   layout.helloLength = bodyEnd - start;
   layout.randomAt = randomAt;
@@ -206,7 +246,7 @@ export function findTemplate(buf: Buffer, start: number, end: number, transport:
   return templates.get(layout.key);
 }
 
-/** Starts a family for the hello `findTemplate` last keyed, which the full parser has accepted. */
+/** Starts a family for the hello `findTemplate` last keyed (with its `order`), which the full parser has accepted. */
 export function remember(key: number, order: number): HelloTemplate {
   // Clearing, not dropping the oldest (see hello-info.ts's Memo).
   if (templates.size >= MAX_TEMPLATES) templates.clear();

@@ -103,7 +103,16 @@ class ParsedHello implements ClientHello, FamilyMember {
   #sessionId: Buffer | undefined;
   #extensions: ClientHelloExtension[] | undefined;
   #template: HelloTemplate | undefined;
-  #orderDigest = 0;
+  #orderId = 0;
+  declare ciphers: number[];
+  declare compressionMethods: number[];
+  declare extensionTypes: number[];
+  declare supportedVersions: number[];
+  declare supportedGroups: number[];
+  declare ecPointFormats: number[];
+  declare signatureAlgorithms: number[];
+  declare keyShares: KeyShareEntry[];
+  declare pskKeyExchangeModes: number[];
 
   constructor(buf: Buffer, start: number, end: number, source: HelloSource) {
     this.transport = source.transport ?? 'tcp';
@@ -118,7 +127,7 @@ class ParsedHello implements ClientHello, FamilyMember {
   static of(template: HelloTemplate, at: HelloLayout, buf: Buffer, start: number, end: number, source: HelloSource): ParsedHello {
     const h = new ParsedHello(buf, start, end, source);
     h.#template = template;
-    h.#orderDigest = at.order;
+    h.#orderId = at.order;
     h.helloVersion = at.helloVersion;
     h.helloLength = at.helloLength;
     h.paddingLength = at.paddingLength;
@@ -130,14 +139,14 @@ class ParsedHello implements ClientHello, FamilyMember {
   get template(): HelloTemplate | undefined {
     return this.#template;
   }
-  get orderDigest(): number {
-    return this.#orderDigest;
+  get orderId(): number {
+    return this.#orderId;
   }
 
-  /** Makes this hello, just parsed in full, the first of a family. */
-  found(template: HelloTemplate): void {
+  /** Makes this hello, just parsed in full, the first of a family; `orderId` its extension order's (0: none). */
+  found(template: HelloTemplate, orderId: number): void {
     this.#template = template;
-    this.#orderDigest = template.order;
+    this.#orderId = orderId;
   }
 
   locate(randomAt: number, sessionIdLength: number, extensionsAt: number, extensionsEnd: number): void {
@@ -153,38 +162,31 @@ class ParsedHello implements ClientHello, FamilyMember {
     return (this.#lists ??= readMessage(this.#buf, this.#start, this.#end, this));
   }
 
-  get ciphers(): number[] {
-    return this.lists().ciphers;
+  // SNI and ALPN are read by routing on every connection: of a family's hello, only their own
+  // extension is decoded, not the whole hello.
+  get sni(): string | undefined {
+    return (this.#lists ?? this.#decodeOne(EXT.serverName)).sni;
   }
-  get compressionMethods(): number[] {
-    return this.lists().compressionMethods;
-  }
-  get extensionTypes(): number[] {
-    return this.lists().extensionTypes;
-  }
-  get supportedVersions(): number[] {
-    return this.lists().supportedVersions;
-  }
-  get supportedGroups(): number[] {
-    return this.lists().supportedGroups;
-  }
-  get ecPointFormats(): number[] {
-    return this.lists().ecPointFormats;
-  }
-  get signatureAlgorithms(): number[] {
-    return this.lists().signatureAlgorithms;
+  set sni(v: string | undefined) {
+    this.lists().sni = v;
   }
   get alpn(): string[] {
-    return this.lists().alpn;
+    return (this.#lists ?? this.#decodeOne(EXT.alpn)).alpn;
   }
-  get sni(): string | undefined {
-    return this.lists().sni;
+  set alpn(v: string[]) {
+    this.lists().alpn = v;
   }
-  get keyShares(): KeyShareEntry[] {
-    return this.lists().keyShares;
-  }
-  get pskKeyExchangeModes(): number[] {
-    return this.lists().pskKeyExchangeModes;
+
+  /** One extension of an already checked hello, decoded on its own (the other lists left unset). */
+  #decodeOne(type: number): Lists {
+    const l = newLists();
+    const buf = this.#buf;
+    for (let p = this.#extensionsAt; p >= 0 && p < this.#extensionsEnd; p += 4 + buf.readUInt16BE(p + 2)) {
+      if (buf.readUInt16BE(p) !== type) continue;
+      decodeExtension(type, new ByteReader(buf, 'ClientHello', p + 4, p + 4 + buf.readUInt16BE(p + 2)), l);
+      break;
+    }
+    return finish(l);
   }
 
   get random(): Buffer {
@@ -244,6 +246,19 @@ class ParsedHello implements ClientHello, FamilyMember {
   }
 }
 
+// The other lists: read from (and written to) the decoded lists. `declare`d in the class so the
+// type has them; defined here once rather than as eighteen near-identical accessors.
+for (const name of ['ciphers', 'compressionMethods', 'extensionTypes', 'supportedVersions', 'supportedGroups', 'ecPointFormats', 'signatureAlgorithms', 'keyShares', 'pskKeyExchangeModes'] as const) {
+  Object.defineProperty(ParsedHello.prototype, name, {
+    get(this: ParsedHello) {
+      return this.lists()[name];
+    },
+    set(this: ParsedHello, v: never) {
+      this.lists()[name] = v;
+    },
+  });
+}
+
 export interface HelloSource {
   /** 'tcp' unless the message came out of QUIC CRYPTO frames. */
   transport?: 'tcp' | 'quic';
@@ -274,7 +289,7 @@ function parseMessage(buf: Buffer, start: number, end: number, source: HelloSour
   const { key, order } = layout;
   const h = new ParsedHello(buf, start, end, source);
   h.lists(readMessage(buf, start, end, h));
-  if (key !== 0) h.found(remember(key, order));
+  if (key !== 0) h.found(remember(key, order), order);
   return h;
 }
 

@@ -63,8 +63,31 @@ t.test("a family member keeps its own random, session id, key shares, padding an
   t.same(b.keyShares, [{ group: 0xdada, length: 1 }, { group: 0x1d, length: 32 }]);
   t.equal(b.helloLength, a.helloLength + 30);
   agrees(t, b, 'member');
+  t.equal(b.sni, 'example.com', 'SNI');
+  t.same(b.alpn, ['h2', 'http/1.1'], 'ALPN');
+  b.sni = 'changed.example';
+  t.equal(b.sni, 'changed.example', 'a list field can still be set');
   const other = parseClientHello(buildClientHello({ ...spec(1, 0x0a0a, 10), ciphers: [0x1301] }));
   t.not(familyOf(other), familyOf(a), 'another cipher list: another family');
+});
+
+t.test('an ECH body, QUIC transport parameters and GREASE in signature algorithms are per connection', async (t) => {
+  const spec = (fill: number, grease: number): HelloSpec => ({
+    ciphers: [0x1301],
+    extensions: [
+      ext.supportedVersions([0x0304]),
+      ext.signatureAlgorithms([grease, 0x0403, 0x0804]),
+      ext.keyShare([{ group: 0x1d, length: 32 }]),
+      ext.raw(0xfe0d, Buffer.alloc(fill, fill)),
+      ext.raw(0x0039, Buffer.alloc(fill + 3, fill)),
+    ],
+  });
+  const a = parseClientHello(buildClientHello(spec(40, 0x1a1a)));
+  const b = parseClientHello(buildClientHello(spec(90, 0x5a5a)));
+  t.equal(familyOf(b), familyOf(a), 'one family');
+  t.equal(b.signatureAlgorithms[0], 0x5a5a, 'its own GREASE');
+  t.equal(b.extensions.find((e) => e.type === 0xfe0d)?.data.length, 90, 'its own ECH body');
+  agrees(t, b, 'ECH');
 });
 
 t.test("Chrome's extension orders are one family; JA3 and JA4_o follow each hello's order", async (t) => {
@@ -85,6 +108,8 @@ t.test('a malformed hello never takes a family’s checks', async (t) => {
   const cases: Array<[string, HelloSpec]> = [
     ['a key share longer than its list', { ciphers: [0x1301], extensions: [ext.raw(0x33, [0, 36, 0, 0x1d, 0, 40, ...Buffer.alloc(32)]), ext.supportedGroups([0x1d])] }],
     ['a group list longer than its extension', { ciphers: [0x1301], extensions: [ext.keyShare([{ group: 0x1d, length: 32 }]), ext.raw(0x0a, [0, 4, 0, 0x1d])] }],
+    ['an extension twice', { ciphers: [0x1301], extensions: [ext.keyShare([{ group: 0x1d, length: 32 }]), ext.supportedGroups([0x1d]), ext.supportedGroups([0x1d])] }],
+    ['an empty version list', { ciphers: [0x1301], extensions: [ext.keyShare([{ group: 0x1d, length: 32 }]), ext.supportedGroups([0x1d]), ext.raw(0x2b, [0])] }],
   ];
   for (const [name, spec] of cases) {
     const raw = buildClientHello(spec);
