@@ -1,12 +1,13 @@
 // One TLS stack sends the same hello on every connection but for a few parts: the random, the
 // session id, the key-share bytes, the bodies of padding, PSK, ticket, early data, cookie, ECH
 // and QUIC transport parameters, the GREASE values in the cipher, extension, group, version,
-// key-share and signature lists, and (Chrome) the extension order. A template is what all the hellos of one such
-// family share: once one of them has been parsed in full (every length checked), the next ones
-// need only one walk over their bytes to be recognised, and take from the template what follows
-// from the rest (that they are well formed, their shape, their fingerprints); their lists are
-// decoded only if someone reads them. The walk allocates nothing and runs the same short loop
-// for every list, where a full parse runs a decoder per extension and makes some 25 objects.
+// key-share and signature lists, and (Chrome) the extension order. A template is what all the
+// hellos of one such family share: once one of them has been parsed in full (every length
+// checked), the next ones need only one walk over their bytes to be recognised, and take from
+// the template what follows from the rest (that they are well formed, their shape, their
+// fingerprints); their lists are decoded only if someone reads them. The walk allocates nothing
+// and runs the same short loop for every list, where a full parse runs a decoder per extension
+// and makes some 25 objects.
 //
 // A family is keyed by a 53-bit digest of those bytes, seeded with a secret of the process, so a
 // client cannot make its hello collide with another family's. The walk gives up (key 0: parse
