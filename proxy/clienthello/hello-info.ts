@@ -175,28 +175,19 @@ export class LazyHelloInfo implements HelloInfo {
   // A family shares its JA4; JA3 and JA4_o, which keep the extension order, only among the
   // hellos in the order of its first (all of them, for every stack but Chrome's).
   private get j3(): Ja3 {
-    if (this.ja3s === undefined) {
-      const t = this.inOrder;
-      this.ja3s = (t?.ja3 as Ja3 | undefined) ?? this.memoised(ja3Memo, true, ja3);
-      if (t) t.ja3 = this.ja3s;
-    }
-    return this.ja3s;
+    return (this.ja3s ??= this.fingerprint(this.inOrder, 'ja3', ja3Memo, true, ja3));
   }
   private get j4(): Ja4 {
-    if (this.ja4s === undefined) {
-      const t = this.family?.template;
-      this.ja4s = (t?.ja4 as Ja4 | undefined) ?? this.memoised(ja4Memo, false, ja4Sorted);
-      if (t) t.ja4 = this.ja4s;
-    }
-    return this.ja4s;
+    return (this.ja4s ??= this.fingerprint(this.family?.template, 'ja4', ja4Memo, false, ja4Sorted));
   }
   private get j4o(): Ja4o {
-    if (this.ja4os === undefined) {
-      const t = this.inOrder;
-      this.ja4os = (t?.ja4o as Ja4o | undefined) ?? this.memoised(ja4oMemo, true, ja4Original);
-      if (t) t.ja4o = this.ja4os;
-    }
-    return this.ja4os;
+    return (this.ja4os ??= this.fingerprint(this.inOrder, 'ja4o', ja4oMemo, true, ja4Original));
+  }
+  /** From the template `t` when there is one (worked out once per family), else from the memo. */
+  private fingerprint<V extends object>(t: HelloTemplate | undefined, field: 'ja3' | 'ja4' | 'ja4o', memo: Memo<V>, ordered: boolean, make: (h: ClientHello) => V): V {
+    const v = (t?.[field] as V | undefined) ?? this.memoised(memo, ordered, make);
+    if (t) t[field] = v;
+    return v;
   }
   /** `make(parsed)` from the memo, keyed on the shape (plus the extension order when `ordered`). */
   private memoised<V>(memo: Memo<V>, ordered: boolean, make: (h: ClientHello) => V): V {

@@ -94,6 +94,8 @@ class ParsedHello implements ClientHello, FamilyMember {
   readonly #start: number;
   readonly #end: number;
   #lists: Lists | undefined;
+  /** SNI and ALPN alone, for a family's hello read by routing before (or without) its lists. */
+  #routing: Lists | undefined;
   #randomAt = 0;
   #sessionIdLength = 0;
   /** The extensions block, already checked; -1 when the hello has none. */
@@ -159,32 +161,37 @@ class ParsedHello implements ClientHello, FamilyMember {
   /** The lists, decoded now if they were not. */
   lists(decoded?: Lists): Lists {
     if (decoded) this.#lists = decoded;
-    return (this.#lists ??= readMessage(this.#buf, this.#start, this.#end, this));
+    if (this.#lists === undefined) {
+      const l = readMessage(this.#buf, this.#start, this.#end, this);
+      // What was handed out already stays the hello's own (a caller may have changed it).
+      if (this.#routing) [l.sni, l.alpn] = [this.#routing.sni, this.#routing.alpn];
+      this.#lists = l;
+    }
+    return this.#lists;
   }
 
-  // SNI and ALPN are read by routing on every connection: of a family's hello, only their own
-  // extension is decoded, not the whole hello.
+  // SNI and ALPN are read by routing on every connection: of a family's hello, only those two
+  // extensions are decoded, not the whole hello.
   get sni(): string | undefined {
-    return (this.#lists ?? this.#decodeOne(EXT.serverName)).sni;
+    return (this.#lists ?? (this.#routing ??= this.#decodeRouting())).sni;
   }
   set sni(v: string | undefined) {
     this.lists().sni = v;
   }
   get alpn(): string[] {
-    return (this.#lists ?? this.#decodeOne(EXT.alpn)).alpn;
+    return (this.#lists ?? (this.#routing ??= this.#decodeRouting())).alpn;
   }
   set alpn(v: string[]) {
     this.lists().alpn = v;
   }
 
-  /** One extension of an already checked hello, decoded on its own (the other lists left unset). */
-  #decodeOne(type: number): Lists {
+  /** server_name and ALPN of an already checked hello, decoded on their own (the other lists left unset). */
+  #decodeRouting(): Lists {
     const l = newLists();
     const buf = this.#buf;
     for (let p = this.#extensionsAt; p >= 0 && p < this.#extensionsEnd; p += 4 + buf.readUInt16BE(p + 2)) {
-      if (buf.readUInt16BE(p) !== type) continue;
-      decodeExtension(type, new ByteReader(buf, 'ClientHello', p + 4, p + 4 + buf.readUInt16BE(p + 2)), l);
-      break;
+      const type = buf.readUInt16BE(p);
+      if (type === EXT.serverName || type === EXT.alpn) decodeExtension(type, new ByteReader(buf, 'ClientHello', p + 4, p + 4 + buf.readUInt16BE(p + 2)), l);
     }
     return finish(l);
   }
