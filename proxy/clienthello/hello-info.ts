@@ -159,10 +159,14 @@ export class LazyHelloInfo implements HelloInfo {
     const member = this.parsed as Partial<FamilyMember>;
     return member.template === undefined ? undefined : (member as FamilyMember);
   }
-  /** The template when this hello is in the extension order of its family's first. */
+  /** The template when this hello is in the extension order its family's JA3 and JA4_o are for (the first asked sets it). */
   private get inOrder(): HelloTemplate | undefined {
     const f = this.family;
-    return f && f.orderId !== 0 && f.orderId === f.template!.order ? f.template : undefined;
+    const id = f?.orderId ?? 0;
+    if (id === 0) return undefined;
+    const t = f!.template!;
+    if (t.order === 0) t.order = id;
+    return id === t.order ? t : undefined;
   }
   get shape(): number {
     if (this.shapeId < 0) {
@@ -173,7 +177,7 @@ export class LazyHelloInfo implements HelloInfo {
     return this.shapeId;
   }
   // A family shares its JA4; JA3 and JA4_o, which keep the extension order, only among the
-  // hellos in the order of its first (all of them, for every stack but Chrome's).
+  // hellos in one order (all of them, for every stack but Chrome's).
   private get j3(): Ja3 {
     return (this.ja3s ??= this.fingerprint(this.inOrder, 'ja3', ja3Memo, true, ja3));
   }

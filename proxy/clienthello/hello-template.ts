@@ -14,25 +14,21 @@
 // in full) at anything malformed it can see without decoding (bad lengths, a repeated
 // extension, an empty version list), so such a hello meets the full parser; one malformed
 // deeper inside an extension differs in bytes from every well-formed one, so in digest too.
-// The extension order is not hashed but interned exactly (an id, `order`), so whether a hello
-// shares its family's JA3 is decided by equality, not by a digest a client could aim at.
+// The extension order is not hashed but interned exactly (an id), so whether a hello shares its
+// family's JA3 is decided by equality, not by a digest a client could aim at.
 import { randomInt } from 'node:crypto';
+import { EXT } from './extensions.ts';
 import { isGrease } from './grease.ts';
 import { Interner } from './intern.ts';
 
 /** Families kept at most: a spray of new ones costs full parses, never memory. */
 const MAX_TEMPLATES = 4096;
 
-const EXT_SUPPORTED_GROUPS = 0x000a;
-const EXT_SIGNATURE_ALGORITHMS = 0x000d;
-const EXT_PADDING = 0x0015;
 const EXT_DELEGATED_CREDENTIALS = 0x0022;
 const EXT_SESSION_TICKET = 0x0023;
 const EXT_PRE_SHARED_KEY = 0x0029;
 const EXT_EARLY_DATA = 0x002a;
-const EXT_SUPPORTED_VERSIONS = 0x002b;
 const EXT_COOKIE = 0x002c;
-const EXT_KEY_SHARE = 0x0033;
 const EXT_QUIC_TRANSPORT_PARAMETERS = 0x0039;
 const EXT_QUIC_TRANSPORT_PARAMETERS_DRAFT = 0xffa5;
 const EXT_ENCRYPTED_CLIENT_HELLO = 0xfe0d;
@@ -42,8 +38,8 @@ const MAX_EXTENSIONS = 256;
 export interface HelloTemplate {
   /** The hello's interned shape (hello-info.ts); -1 until first worked out. */
   shape: number;
-  /** The interned order of the non-GREASE extension types of the hello that made the family (0: none). */
-  readonly order: number;
+  /** The interned extension order the family's JA3 and JA4_o are for: that of the first of its hellos asked for one (0: none yet). */
+  order: number;
   /** Fingerprints (hello-info.ts) of the family; JA3 and JA4_o for hellos in `order` only. */
   ja3: object | undefined;
   ja4: object | undefined;
@@ -53,7 +49,7 @@ export interface HelloTemplate {
 /** What a hello from the parser says of its family (a ClientHello made some other way says nothing). */
 export interface FamilyMember {
   readonly template: HelloTemplate | undefined;
-  /** The interned order of its non-GREASE extension types (compare with the template's `order`; 0: none). */
+  /** The interned order of its non-GREASE extension types (compare with the template's `order`; 0: not interned). */
   readonly orderId: number;
 }
 
@@ -61,8 +57,6 @@ export interface FamilyMember {
 export interface HelloLayout {
   /** The family's key; 0 when the walk gave up. */
   key: number;
-  /** The interned order of its non-GREASE extension types (0: not interned). */
-  order: number;
   helloVersion: number;
   helloLength: number;
   randomAt: number;
@@ -75,13 +69,13 @@ export interface HelloLayout {
 
 /** Filled by `findTemplate`, read at once by the parser (parsing is synchronous). */
 export const layout: HelloLayout = {
-  key: 0, order: 0, helloVersion: 0, helloLength: 0, randomAt: 0, sessionIdLength: 0, extensionsAt: -1, extensionsEnd: -1, paddingLength: 0,
+  key: 0, helloVersion: 0, helloLength: 0, randomAt: 0, sessionIdLength: 0, extensionsAt: -1, extensionsEnd: -1, paddingLength: 0,
 };
 
 const SEED = randomInt(0x7fffffff);
 const templates = new Map<number, HelloTemplate>();
 const orders = new Interner(MAX_TEMPLATES);
-/** The non-GREASE extension types of the hello being walked, in wire order. */
+/** The non-GREASE extension types of the hello being walked (or ordered), in wire order. */
 const types = new Uint16Array(MAX_EXTENSIONS);
 /** One bit per extension type seen in the hello being walked (cleared before the walk returns). */
 const seenTypes = new Uint8Array(8192);
@@ -89,6 +83,21 @@ const seenTypes = new Uint8Array(8192);
 /** The interned id of an extension order (the non-GREASE types in wire order); 0 when it cannot be interned. */
 export function orderId(units: Uint16Array, n: number): number {
   return orders.id(units, n);
+}
+
+/**
+ * The interned order of the extensions of a checked block at buf[at, end) (at −1: none), from
+ * their headers alone: only a reader of JA3 or JA4_o asks, so the walk does not intern it.
+ */
+export function extensionOrderOf(buf: Buffer, at: number, end: number): number {
+  let n = 0;
+  for (let p = at; p >= 0 && p < end; p += 4 + buf.readUInt16BE(p + 2)) {
+    const type = buf.readUInt16BE(p);
+    if (isGrease(type)) continue;
+    if (n === MAX_EXTENSIONS) return 0;
+    types[n++] = type;
+  }
+  return orderId(types, n);
 }
 
 // Two 32-bit lanes of multiply-xor. `a`, `b`: the running lanes of the part being hashed.
@@ -122,13 +131,13 @@ function mixBytes(buf: Buffer, p: number, n: number): void {
 /** Mixes one extension body the way its family shares it; false when it is not as expected. */
 function mixBody(buf: Buffer, type: number, p: number, n: number): boolean {
   switch (type) {
-    case EXT_SUPPORTED_GROUPS:
-    case EXT_SIGNATURE_ALGORITHMS:
+    case EXT.supportedGroups:
+    case EXT.signatureAlgorithms:
     case EXT_DELEGATED_CREDENTIALS:
       return n >= 2 && buf.readUInt16BE(p) === n - 2 && mixU16s(buf, p + 2, n - 2);
-    case EXT_SUPPORTED_VERSIONS:
+    case EXT.supportedVersions:
       return n >= 3 && buf[p] === n - 1 && mixU16s(buf, p + 1, n - 1);
-    case EXT_KEY_SHARE: {
+    case EXT.keyShare: {
       // The groups and their key lengths; the keys themselves are new on every connection.
       if (n < 2 || buf.readUInt16BE(p) !== n - 2) return false;
       const end = p + n;
@@ -141,7 +150,7 @@ function mixBody(buf: Buffer, type: number, p: number, n: number): boolean {
       }
       return p === end;
     }
-    case EXT_PADDING:
+    case EXT.padding:
     case EXT_SESSION_TICKET:
     case EXT_PRE_SHARED_KEY:
     case EXT_EARLY_DATA:
@@ -224,7 +233,7 @@ export function findTemplate(buf: Buffer, start: number, end: number, transport:
       }
       sum1 = (sum1 + fmix(a)) | 0;
       sum2 = (sum2 + fmix(b ^ 0x9e3779b9)) | 0;
-      if (type === EXT_PADDING) padding = length;
+      if (type === EXT.padding) padding = length;
       p += 4 + length;
     }
     for (let i = 0; i < n; i++) seenTypes[types[i]! >> 3] = 0;
@@ -236,7 +245,6 @@ export function findTemplate(buf: Buffer, start: number, end: number, transport:
   mix(sum1);
   mix(sum2);
   layout.key = (fmix(a) >>> 0) * 2_097_152 + ((fmix(b) >>> 0) >>> 11) || 1;
-  layout.order = orderId(types, n);
   layout.helloVersion = helloVersion;
   layout.helloLength = bodyEnd - start;
   layout.randomAt = randomAt;
@@ -247,11 +255,11 @@ export function findTemplate(buf: Buffer, start: number, end: number, transport:
   return templates.get(layout.key);
 }
 
-/** Starts a family for the hello `findTemplate` last keyed (with its `order`), which the full parser has accepted. */
-export function remember(key: number, order: number): HelloTemplate {
+/** Starts a family for the hello `findTemplate` last keyed, which the full parser has accepted. */
+export function remember(key: number): HelloTemplate {
   // Clearing, not dropping the oldest (see hello-info.ts's Memo).
   if (templates.size >= MAX_TEMPLATES) templates.clear();
-  const t: HelloTemplate = { shape: -1, order, ja3: undefined, ja4: undefined, ja4o: undefined };
+  const t: HelloTemplate = { shape: -1, order: 0, ja3: undefined, ja4: undefined, ja4o: undefined };
   templates.set(key, t);
   return t;
 }

@@ -4,7 +4,7 @@ import { ClientHelloError } from '../errors.ts';
 import { ByteReader } from './byte-reader.ts';
 import { decodeExtension, EXT, type DecodedExtensions } from './extensions.ts';
 import { isGrease } from './grease.ts';
-import { findTemplate, layout, remember, type FamilyMember, type HelloLayout, type HelloTemplate } from './hello-template.ts';
+import { extensionOrderOf, findTemplate, layout, remember, type FamilyMember, type HelloLayout, type HelloTemplate } from './hello-template.ts';
 import { reassembleClientHello, singleRecordHelloEnd } from './records.ts';
 import type { ClientHello, ClientHelloData, ClientHelloExtension, KeyShareEntry } from './types.ts';
 
@@ -105,7 +105,7 @@ class ParsedHello implements ClientHello, FamilyMember {
   #sessionId: Buffer | undefined;
   #extensions: ClientHelloExtension[] | undefined;
   #template: HelloTemplate | undefined;
-  #orderId = 0;
+  #orderId = -1;
   declare ciphers: number[];
   declare compressionMethods: number[];
   declare extensionTypes: number[];
@@ -129,7 +129,6 @@ class ParsedHello implements ClientHello, FamilyMember {
   static of(template: HelloTemplate, at: HelloLayout, buf: Buffer, start: number, end: number, source: HelloSource): ParsedHello {
     const h = new ParsedHello(buf, start, end, source);
     h.#template = template;
-    h.#orderId = at.order;
     h.helloVersion = at.helloVersion;
     h.helloLength = at.helloLength;
     h.paddingLength = at.paddingLength;
@@ -142,13 +141,13 @@ class ParsedHello implements ClientHello, FamilyMember {
     return this.#template;
   }
   get orderId(): number {
+    if (this.#orderId < 0) this.#orderId = extensionOrderOf(this.#buf, this.#extensionsAt, this.#extensionsEnd);
     return this.#orderId;
   }
 
-  /** Makes this hello, just parsed in full, the first of a family; `orderId` its extension order's (0: none). */
-  found(template: HelloTemplate, orderId: number): void {
+  /** Makes this hello, just parsed in full, the first of a family. */
+  found(template: HelloTemplate): void {
     this.#template = template;
-    this.#orderId = orderId;
   }
 
   locate(randomAt: number, sessionIdLength: number, extensionsAt: number, extensionsEnd: number): void {
@@ -159,8 +158,7 @@ class ParsedHello implements ClientHello, FamilyMember {
   }
 
   /** The lists, decoded now if they were not. */
-  lists(decoded?: Lists): Lists {
-    if (decoded) this.#lists = decoded;
+  lists(): Lists {
     if (this.#lists === undefined) {
       const l = readMessage(this.#buf, this.#start, this.#end, this);
       // What was handed out already stays the hello's own (a caller may have changed it).
@@ -293,10 +291,10 @@ export function parseClientHelloBody(message: Buffer, source: HelloSource = {}):
 function parseMessage(buf: Buffer, start: number, end: number, source: HelloSource): ClientHello {
   const template = findTemplate(buf, start, end, source.transport ?? 'tcp');
   if (template) return ParsedHello.of(template, layout, buf, start, end, source);
-  const { key, order } = layout;
+  const { key } = layout;
   const h = new ParsedHello(buf, start, end, source);
-  h.lists(readMessage(buf, start, end, h));
-  if (key !== 0) h.found(remember(key, order), order);
+  h.lists();
+  if (key !== 0) h.found(remember(key));
   return h;
 }
 
