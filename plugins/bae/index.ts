@@ -62,7 +62,7 @@ export default definePlugin({
       for (const t of timers) clearInterval(t);
       flushCounts(telemetry, engine.pending);
       await saving;
-      await save(engine, api.store, true);
+      await save(engine, api.store, true, true);
     });
 
     mountAdmin(api, engine);

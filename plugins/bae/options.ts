@@ -21,7 +21,7 @@ export const BaeOptions = Type.Object(
       {
         max: Type.Integer({ minimum: 100, maximum: 10_000_000, default: 200_000, description: 'client profiles kept per table (address; address+JA4); each table sets aside 32–64 bytes per profile of max for its index at start' }),
         ttlMs: Type.Integer({ minimum: 1_000, default: 86_400_000, description: 'a profile unseen this long is dropped' }),
-        saveIntervalMs: Type.Integer({ minimum: 100, default: 10_000, description: 'changed profiles are written to the store this often' }),
+        saveIntervalMs: Type.Integer({ minimum: 100, default: 10_000, description: 'changed profiles are written to the store this often (those with something lasting new, see docs/plugins/bae.md), and all of them at stop' }),
       },
       { additionalProperties: false, default: {} },
     ),

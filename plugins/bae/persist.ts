@@ -53,12 +53,15 @@ export async function saveLabel(store: PluginStore, kind: LabelKind, value: stri
   else await store.set(`label:${kind}:${value}`, label);
 }
 
-/** Changed profiles and the reputation; `full` adds the window, the fingerprints and the randoms. */
-export async function save(engine: Engine, store: PluginStore, full: boolean): Promise<void> {
+/**
+ * Changed profiles and the reputation; `full` adds the window, the fingerprints and the randoms;
+ * `final` (at stop) writes every changed profile, not only those with something lasting new.
+ */
+export async function save(engine: Engine, store: PluginStore, full: boolean, final = false): Promise<void> {
   // An address with one fingerprint and no label of its own is its address+JA4 profile over
   // again: restore rebuilds it from that, so only half the rows are written.
-  await engine.addresses.save(store, (p) => p.prints === 0 && p.label === 0);
-  await engine.clients.save(store);
+  await engine.addresses.save(store, (p) => p.prints === 0 && p.label === 0, final);
+  await engine.clients.save(store, undefined, final);
   await store.set('reputation', engine.reputation.toJSON());
   if (!full) return;
   await store.set('window', engine.model.snapshot(WINDOW_ROWS_SAVED));

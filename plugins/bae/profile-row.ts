@@ -10,12 +10,15 @@ export const FIELDS = [
 ] as const;
 export const ROW = FIELDS.length;
 // After the profile, in the same cache lines: the table's own bookkeeping (which generation
-// the row belongs to, whether it changed since the last save) and a number its owner may keep
-// there (the engine: the ring row of the address's last handshake decision). None of them is saved.
+// the row belongs to, whether it changed since the last save, when it was last written and a
+// hash of what it held then, see profiles.ts's `lasting`) and a number its owner may keep there
+// (the engine: the ring row of the address's last handshake decision). None of them is saved.
 export const GEN = ROW;
 export const CHANGED = ROW + 1;
 export const NOTE = ROW + 2;
-export const STRIDE = ROW + 3;
+export const SAVED_AT = ROW + 3;
+export const SAVED_HASH = ROW + 4;
+export const STRIDE = ROW + 5;
 
 export interface Profile {
   /** First and last sighting, seconds since EPOCH_S. */

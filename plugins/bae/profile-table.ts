@@ -16,8 +16,8 @@
 // stays valid while its row is held.
 import type { PluginStore } from 'weaver';
 import { digestSecret as digest, MAX_PROBE } from './digest.ts';
-import { CHANGED, FIELDS, GEN, newProfile, ProfileRow, ROW, STRIDE, type Profile } from './profile-row.ts';
-import { nowS, worthSaving } from './profiles.ts';
+import { CHANGED, FIELDS, GEN, newProfile, ProfileRow, ROW, SAVED_AT, SAVED_HASH, STRIDE, type Profile } from './profile-row.ts';
+import { lasting, nowS, worthSaving } from './profiles.ts';
 
 const CHUNK_BITS = 12;
 const CHUNK = 1 << CHUNK_BITS;
@@ -215,24 +215,32 @@ export class ProfileTable {
 
   /**
    * Writes changed profiles worth restoring (see `worthSaving`) and not `derivable` to the
-   * store; returns how many.
+   * store; returns how many. Unless `everything` (the save at stop), a profile whose `lasting`
+   * hash is what it was at its last write is skipped while that write is less than half the
+   * TTL old: a busy edge's returning clients would otherwise be written again on every save.
    */
-  async save(store: PluginStore, derivable?: (p: Profile) => boolean): Promise<number> {
+  async save(store: PluginStore, derivable?: (p: Profile) => boolean, everything = false): Promise<number> {
     const rows = this.dirty;
     this.dirty = [];
+    const t = Math.max(1, nowS());
     let n = 0;
     let k = 0;
     try {
       for (; k < rows.length; k++) {
         const row = rows[k]!;
         const a = this.keys[row * 2];
-        const o = this.offset(row) + CHANGED;
-        if (a === undefined || this.data(row)[o] !== 1) continue; // dropped since: its stored copy expires on its own
-        this.data(row)[o] = 0;
+        const d = this.data(row);
+        const o = this.offset(row);
+        if (a === undefined || d[o + CHANGED] !== 1) continue; // dropped since: its stored copy expires on its own
+        d[o + CHANGED] = 0;
         const p = this.view(row);
         if (!worthSaving(p) || derivable?.(p)) continue;
+        const hash = lasting(p);
+        if (!everything && d[o + SAVED_AT] !== 0 && d[o + SAVED_HASH] === hash && t - d[o + SAVED_AT]! < this.ttlS / 2) continue;
         const b = this.keys[row * 2 + 1];
         await store.set(this.prefix + (b === undefined ? a : `${a}|${b}`), toRow(p), { ttlMs: this.ttlMs });
+        d[o + SAVED_AT] = t;
+        d[o + SAVED_HASH] = hash;
         n++;
       }
     } finally {

@@ -51,6 +51,25 @@ export function recordScore(p: Profile, score: number, evidence: number, t: numb
   }
 }
 
+const log2Bucket = (n: number): number => (n <= 0 ? 0 : 32 - Math.clz32(n));
+
+/**
+ * A hash of what a restart must not lose from a profile: its evidence exactly, its counts to
+ * the nearest power of two. What moves on every handshake of an ordinary client — last seen,
+ * the rates (stale a few seconds after a restart anyway), the last score — is not in it, so a
+ * returning client that did nothing new is not written again on every save (see
+ * ProfileTable.save), only when a count doubles or its stored copy is half its TTL old.
+ */
+export function lasting(p: Profile): number {
+  const parts = [
+    log2Bucket(p.conns), log2Bucket(p.requests), log2Bucket(p.errors), log2Bucket(p.resumed), log2Bucket(p.certs),
+    p.peak, p.peak > 0 ? p.peakAt : 0, p.uaMismatch, p.randomReuse, p.resumeFails, p.certBad, p.prints, p.cls, p.label,
+  ];
+  let h = 0x811c9dc5;
+  for (const x of parts) h = Math.imul(h ^ x, 0x01000193);
+  return h | 0;
+}
+
 /** A 31-bit hash of a string, to remember "which fingerprint last" in an integer. */
 export function hash31(s: string): number {
   let h = 0x811c9dc5;

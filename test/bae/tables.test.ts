@@ -69,10 +69,38 @@ t.test('profiles: changed rows are saved once and come back', async (t) => {
   t.equal(await table.save(ns), 1);
   t.equal(await table.save(ns), 0, 'nothing changed since');
   table.markChanged('198.18.0.1');
-  t.equal(await table.save(ns), 1);
+  t.equal(await table.save(ns), 0, 'changed, but nothing a restart would miss');
+  busy.requests = 4;
+  busy.rate = 900;
+  table.markChanged('198.18.0.1');
+  t.equal(await table.save(ns), 1, 'a count that reached the next power of two is written');
+  busy.requests = 5;
+  table.markChanged('198.18.0.1');
+  t.equal(await table.save(ns), 0);
+  busy.uaMismatch = 1;
+  table.markChanged('198.18.0.1');
+  t.equal(await table.save(ns), 1, 'evidence is written as soon as it changes');
+  busy.requests = 6;
+  table.markChanged('198.18.0.1');
+  t.equal(await table.save(ns, undefined, true), 1, 'the save at stop writes every changed profile');
   const back = new ProfileTable('a:', 100, 3_600_000);
   t.equal(await back.restore(ns), 1);
-  t.match(back.peek('198.18.0.1', undefined, now), { conns: 2, requests: 3 });
+  t.match(back.peek('198.18.0.1', undefined, now), { conns: 2, requests: 6, uaMismatch: 1 });
+});
+
+t.test('profiles: an unchanged profile is written again once its stored copy is half its TTL old', async (t) => {
+  const written: string[] = [];
+  const store = { async set(key: string) { written.push(key); } } as unknown as PluginStore;
+  const table = new ProfileTable('a:', 100, 10_000);
+  table.touch('198.18.0.1', undefined, nowS()).conns = 2;
+  t.equal(await table.save(store), 1);
+  table.markChanged('198.18.0.1');
+  t.equal(await table.save(store), 0);
+  const realNow = Date.now;
+  t.teardown(() => void (Date.now = realNow));
+  Date.now = () => realNow() + 6_000;
+  table.markChanged('198.18.0.1');
+  t.equal(await table.save(store), 1, 'its TTL is 10 s, its stored copy 6 s old');
 });
 
 t.test('profiles: a save that fails leaves what it did not write for the next save', async (t) => {
