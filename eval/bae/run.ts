@@ -6,7 +6,8 @@
 //               (observe-only), in interleaved rounds (cost.ts); `cost --against REV` adds
 //               Weaver and bae at git revision REV as a fourth server;
 //   memory    — 1,000,000 client profiles (eval/bae/memory.ts, in a process of its own).
-// Shared data is read relative to the repo (../shared/data). Takes a few minutes.
+// Shared data is read relative to the repo (../shared/data). Takes about a quarter of an hour,
+// most of it the 400 rounds of the cost (BAE_COST_ROUNDS sets how many).
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { startDemoOrigin } from '../../proxy/demo-origin.ts';
