@@ -7,6 +7,8 @@ export type { Static, TSchema } from '@sinclair/typebox';
 export { WeaverError, PluginError } from './errors.ts';
 export { seededRandom, sampleIndices, type Random } from './plugin-kit/seeded-random.ts';
 export { splitCsvLine } from './plugin-kit/csv-line.ts';
+export { EXT as TLS_EXTENSION } from './clienthello/extensions.ts';
+export { isGrease } from './clienthello/grease.ts';
 export type {
   AdminHandler,
   AdminRequest,

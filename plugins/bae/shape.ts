@@ -3,16 +3,14 @@
 // on every handshake: JA4 and its parts, list sizes, GREASE, ALPN/SNI, weak suites, the stack
 // class and list verdict, and the columns of the model's vector that follow from them. The
 // cache is bounded; a list change (feedback) is picked up through the lists' version.
-import type { HelloInfo } from 'weaver';
+import { isGrease, TLS_EXTENSION as EXT, type HelloInfo } from 'weaver';
 import { COLUMNS, VECTOR_SIZE } from './features.ts';
 import { hash31 } from './profiles.ts';
 import { Generations } from './generations.ts';
 import type { FingerprintLists, ListHit } from './lists.ts';
-import { isGrease, isWeakCipher, stackClass, type StackClass } from './stacks.ts';
+import { isWeakCipher, stackClass, type StackClass } from './stacks.ts';
 
 const MAX_SHAPES = 4096;
-const EXT_SESSION_TICKET = 0x0023;
-const EXT_PRE_SHARED_KEY = 0x0029;
 
 export interface Shape {
   /** A number of its own, for keys (see writeVector). */
@@ -101,8 +99,8 @@ function makeShape(hello: HelloInfo): Shape {
     h2: p.alpn.includes('h2'),
     sni: p.sni !== undefined,
     keyShares,
-    sessionTicketExt: p.extensionTypes.includes(EXT_SESSION_TICKET),
-    pskExt: p.extensionTypes.includes(EXT_PRE_SHARED_KEY),
+    sessionTicketExt: p.extensionTypes.includes(EXT.sessionTicket),
+    pskExt: p.extensionTypes.includes(EXT.preSharedKey),
     suites: p.ciphers.filter((x) => !isGrease(x)),
     drift: undefined,
     listsVersion: -1,
@@ -164,7 +162,7 @@ export class ShapeCache {
 /** Whether this hello tries to resume: 0 no, 1 a TLS ≤ 1.2 session id, 2 a session ticket, 3 a TLS 1.3 PSK. */
 export function resumption(hello: HelloInfo, s: Shape): 0 | 1 | 2 | 3 {
   if (s.pskExt) return 3;
-  if (s.sessionTicketExt && hello.parsed.extensionLength(EXT_SESSION_TICKET) > 0) return 2;
+  if (s.sessionTicketExt && hello.parsed.extensionLength(EXT.sessionTicket) > 0) return 2;
   // A TLS 1.3 client sends a random session id in compatibility mode: only an older hello's is a resumption.
   if (s.maxVersion <= 3 && hello.parsed.sessionId.length > 0) return 1;
   return 0;

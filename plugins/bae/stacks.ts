@@ -3,18 +3,9 @@
 // compression, or Firefox's extension set
 // (record_size_limit + delegated_credentials); the libraries and tools (OpenSSL, curl, Node,
 // Python, Go, Java…) send neither. A known JA4 with a browser's name settles it.
-import type { ClientHello } from 'weaver';
+import { isGrease, TLS_EXTENSION as EXT, type ClientHello } from 'weaver';
 
 export type StackClass = 'browser' | 'library';
-
-export function isGrease(v: number): boolean {
-  return (v & 0x0f0f) === 0x0a0a && v >> 8 === (v & 0xff);
-}
-
-const EXT_ALPS = [0x4469, 0x44cd];
-const EXT_COMPRESS_CERT = 0x001b;
-const EXT_RECORD_SIZE_LIMIT = 0x001c;
-const EXT_DELEGATED_CREDENTIALS = 0x0022;
 
 export function stackClass(hello: ClientHello, knownApp: string | undefined): StackClass {
   if (knownApp !== undefined) return BROWSER_NAME.test(knownApp) ? 'browser' : 'library';
@@ -22,8 +13,8 @@ export function stackClass(hello: ClientHello, knownApp: string | undefined): St
   const grease = hello.ciphers.some(isGrease) || types.some(isGrease);
   // GREASE is a BoringSSL/Apple habit that OpenSSL, Go, Java, NSS-without-browser and the
   // scripting runtimes do not have; ALPS and compress_certificate say Chromium even without it.
-  if (grease || types.some((t) => EXT_ALPS.includes(t)) || types.includes(EXT_COMPRESS_CERT)) return 'browser';
-  if (types.includes(EXT_RECORD_SIZE_LIMIT) && types.includes(EXT_DELEGATED_CREDENTIALS)) return 'browser';
+  if (grease || types.includes(EXT.alps) || types.includes(EXT.alpsNew) || types.includes(EXT.compressCertificate)) return 'browser';
+  if (types.includes(EXT.recordSizeLimit) && types.includes(EXT.delegatedCredentials)) return 'browser';
   return 'library';
 }
 

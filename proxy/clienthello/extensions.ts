@@ -4,6 +4,7 @@ import { ClientHelloError } from '../errors.ts';
 import type { ByteReader } from './byte-reader.ts';
 import type { ClientHello, KeyShareEntry } from './types.ts';
 
+/** TLS extension codes Weaver reads (IANA "TLS ExtensionType Values"); public as TLS_EXTENSION. */
 export const EXT = {
   serverName: 0x0000,
   supportedGroups: 0x000a,
@@ -11,9 +12,23 @@ export const EXT = {
   signatureAlgorithms: 0x000d,
   alpn: 0x0010,
   padding: 0x0015,
+  compressCertificate: 0x001b,
+  recordSizeLimit: 0x001c,
+  delegatedCredentials: 0x0022,
+  sessionTicket: 0x0023,
+  preSharedKey: 0x0029,
+  earlyData: 0x002a,
   supportedVersions: 0x002b,
+  cookie: 0x002c,
   pskKeyExchangeModes: 0x002d,
   keyShare: 0x0033,
+  quicTransportParameters: 0x0039,
+  /** Chromium's application_settings (ALPS), old and new code. */
+  alps: 0x4469,
+  alpsNew: 0x44cd,
+  encryptedClientHello: 0xfe0d,
+  /** QUIC transport parameters as drafts before RFC 9000 numbered them. */
+  quicTransportParametersDraft: 0xffa5,
 } as const;
 
 /** The ClientHello fields that come from decoding its extensions. */

@@ -24,14 +24,6 @@ import { Interner } from './intern.ts';
 /** Families kept at most: a spray of new ones costs full parses, never memory. */
 const MAX_TEMPLATES = 4096;
 
-const EXT_DELEGATED_CREDENTIALS = 0x0022;
-const EXT_SESSION_TICKET = 0x0023;
-const EXT_PRE_SHARED_KEY = 0x0029;
-const EXT_EARLY_DATA = 0x002a;
-const EXT_COOKIE = 0x002c;
-const EXT_QUIC_TRANSPORT_PARAMETERS = 0x0039;
-const EXT_QUIC_TRANSPORT_PARAMETERS_DRAFT = 0xffa5;
-const EXT_ENCRYPTED_CLIENT_HELLO = 0xfe0d;
 /** Extensions a hello may carry, at most (more: parsed in full, not keyed). */
 const MAX_EXTENSIONS = 256;
 
@@ -133,7 +125,7 @@ function mixBody(buf: Buffer, type: number, p: number, n: number): boolean {
   switch (type) {
     case EXT.supportedGroups:
     case EXT.signatureAlgorithms:
-    case EXT_DELEGATED_CREDENTIALS:
+    case EXT.delegatedCredentials:
       return n >= 2 && buf.readUInt16BE(p) === n - 2 && mixU16s(buf, p + 2, n - 2);
     case EXT.supportedVersions:
       return n >= 3 && buf[p] === n - 1 && mixU16s(buf, p + 1, n - 1);
@@ -151,13 +143,13 @@ function mixBody(buf: Buffer, type: number, p: number, n: number): boolean {
       return p === end;
     }
     case EXT.padding:
-    case EXT_SESSION_TICKET:
-    case EXT_PRE_SHARED_KEY:
-    case EXT_EARLY_DATA:
-    case EXT_COOKIE:
-    case EXT_ENCRYPTED_CLIENT_HELLO:
-    case EXT_QUIC_TRANSPORT_PARAMETERS:
-    case EXT_QUIC_TRANSPORT_PARAMETERS_DRAFT:
+    case EXT.sessionTicket:
+    case EXT.preSharedKey:
+    case EXT.earlyData:
+    case EXT.cookie:
+    case EXT.encryptedClientHello:
+    case EXT.quicTransportParameters:
+    case EXT.quicTransportParametersDraft:
       return true; // per connection; neither the full parser nor a fingerprint looks inside
     default:
       mix(n);

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { isGrease } from 'weaver';
 import { parseJsonObject } from '../json-object.ts';
 import type { FeedEntry } from './entries.ts';
 
@@ -70,7 +71,7 @@ function ja3FromParameters(row: Record<string, unknown>): string {
       .split(/\s+/)
       .filter(Boolean)
       .map((h) => parseInt(h, 16))
-      .filter((n) => !((n & 0x0f0f) === 0x0a0a && n >> 8 === (n & 0xff)))
+      .filter((n) => !isGrease(n))
       .join('-');
   const fields = [parseInt(String(row.tls_version), 16), list(row.ciphersuite), list(row.extensions), list(row.e_curves), list(row.ec_point_fmt)];
   return createHash('md5').update(fields.join(',')).digest('hex');
