@@ -17,7 +17,7 @@ import { AnomalyModel, type TrainingReason } from './model.ts';
 import { Training } from './training.ts';
 import type { BaeOptions } from './options.ts';
 import { ProfileTable } from './profile-table.ts';
-import { bumpBurst, bumpRate, CLASS_NAMES, LABEL_NAMES, nowS, recentPeak, recordScore, type ProfileClass } from './profiles.ts';
+import { bumpBurst, bumpRate, CLASS_NAMES, LABEL_NAMES, msOf, nowS, recentPeak, recordScore, type ProfileClass } from './profiles.ts';
 import { byteEntropy, RandomTracker, timeLikePrefix } from './randomness.ts';
 import { ReasonList, score, type ScoreInput } from './scoring.ts';
 import { ServerReputation } from './selection.ts';
@@ -129,11 +129,13 @@ export class Engine {
     a.last = t;
     a.conns++;
     const c = this.clients.touch(addr, ja4, t);
+    // When this source last used this fingerprint, for the fingerprint's distinct sources.
+    const lastWithPrint = c.conns === 0 ? -1 : msOf(c.last);
     bumpRate(c, t);
     c.last = t;
     c.conns++;
 
-    const print = this.prints.handshake(ja4, addr, now);
+    const print = this.prints.handshake(ja4, lastWithPrint, now);
     const randomSeen = this.randoms.record(p.random, now);
     if (randomSeen > 0) a.randomReuse++;
     if (s.ja3 !== ja3) {

@@ -2,28 +2,30 @@
 // handshakes, requests, HTTP/2 share, error share, successful requests, distinct sources,
 // distinct User-Agents claiming it, and its rank among fingerprints by handshakes; plus its
 // handshake rate over about the last 10 s. Counts live in twelve 5-minute buckets with running
-// totals, expired when the 5-minute slot moves on, so reading a signal on the hot path is O(1);
-// distinct sets are capped (a count at the cap means "at least").
+// totals, expired when the 5-minute slot moves on, so reading a signal on the hot path is O(1).
+// Distinct sources are counted from what the engine's address+JA4 profile already knows, when
+// that source last used this fingerprint: a source is counted in the bucket of its latest
+// handshake, and moved out of its older one, so the count is exact with no set of sources here.
+// (A source whose profile aged out or was evicted within the hour counts twice; a fingerprint's
+// stats made anew within the hour may uncount a source it never counted: both bounded, and
+// gone when the hour moves on.) The User-Agent set is capped (a count at the cap means "at least").
 import { LRUCache } from 'lru-cache';
 
 const BUCKET_MS = 300_000;
 const BUCKETS = 12;
-const FIELDS = 5; // handshakes, requests, h2, errors, ok
+const FIELDS = 6; // handshakes, requests, h2, errors, ok, sources whose latest handshake is in the bucket
 const F_HANDSHAKES = 0;
 const F_REQUESTS = 1;
 const F_H2 = 2;
 const F_ERRORS = 3;
 const F_OK = 4;
+const F_SOURCES = 5;
 const RATE_TAU_MS = 10_000;
-export const SOURCE_CAP = 4096;
 export const UA_CAP = 64;
-/** Sources saved per fingerprint across a restart (newest first); more restore as this many. */
-const SOURCES_SAVED = 512;
 
 export interface PrintSnapshot {
   counts: number[];
   slots: number[];
-  sources: Array<[string, number]>;
   uas: Array<[string, number]>;
   rate: number;
   rateAt: number;
@@ -36,8 +38,7 @@ export class PrintStats {
   readonly slots = new Int32Array(BUCKETS).fill(-1);
   /** Sums over the buckets inside the hour. */
   readonly totals = new Int32Array(FIELDS);
-  /** Source → slot last seen, oldest first. */
-  readonly sources = new Map<string, number>();
+  /** User-Agent → slot last seen, oldest first. */
   readonly uas = new Map<string, number>();
   rank = 0;
   private slot = -1;
@@ -63,11 +64,9 @@ export class PrintStats {
       this.counts.fill(0, i * FIELDS, i * FIELDS + FIELDS);
       this.slots[i] = -1;
     }
-    for (const map of [this.sources, this.uas]) {
-      for (const [k, s] of map) {
-        if (s > slot - BUCKETS) break;
-        map.delete(k);
-      }
+    for (const [k, s] of this.uas) {
+      if (s > slot - BUCKETS) break;
+      this.uas.delete(k);
     }
     return slot;
   }
@@ -95,10 +94,19 @@ export class PrintStats {
     map.set(key, slot);
   }
 
-  handshake(source: string, now: number): void {
+  /** A handshake from a source whose last one with this fingerprint was at `lastMs` (−1: none known). */
+  handshake(lastMs: number, now: number): void {
     if (this.firstAt === 0) this.firstAt = now;
     this.add(F_HANDSHAKES, now);
-    PrintStats.seen(this.sources, source, this.slot, SOURCE_CAP);
+    const before = lastMs < 0 ? -1 : Math.floor(lastMs / BUCKET_MS);
+    if (before !== this.slot) {
+      const i = before % BUCKETS;
+      if (before > this.slot - BUCKETS && this.slots[i] === before && this.counts[i * FIELDS + F_SOURCES]! > 0) {
+        this.counts[i * FIELDS + F_SOURCES]!--;
+        this.totals[F_SOURCES]!--;
+      }
+      this.add(F_SOURCES, now);
+    }
     this.rate = this.rate * Math.exp(-Math.max(0, now - this.rateAt) / RATE_TAU_MS) + 1;
     this.rateAt = now;
   }
@@ -108,8 +116,7 @@ export class PrintStats {
   }
 
   distinctSources(now: number): number {
-    this.advance(now);
-    return this.sources.size;
+    return this.sum(F_SOURCES, now);
   }
 
   handshakes(now: number): number {
@@ -135,7 +142,7 @@ export class PrintStats {
   signals(now: number): PrintSignals {
     const handshakes = this.sum(F_HANDSHAKES, now);
     const requests = this.totals[F_REQUESTS]!;
-    const sources = this.sources.size;
+    const sources = this.totals[F_SOURCES]!;
     return {
       handshakes,
       requests,
@@ -151,8 +158,7 @@ export class PrintStats {
   }
 
   snapshot(): PrintSnapshot {
-    const sources = [...this.sources].slice(-SOURCES_SAVED);
-    return { counts: [...this.counts], slots: [...this.slots], sources, uas: [...this.uas], rate: this.rate, rateAt: this.rateAt, firstAt: this.firstAt };
+    return { counts: [...this.counts], slots: [...this.slots], uas: [...this.uas], rate: this.rate, rateAt: this.rateAt, firstAt: this.firstAt };
   }
 
   static restore(s: PrintSnapshot, now: number): PrintStats {
@@ -165,7 +171,6 @@ export class PrintStats {
         for (let f = 0; f < FIELDS; f++) p.totals[f]! += p.counts[i * FIELDS + f]!;
       }
     }
-    for (const [k, slot] of s.sources.slice(-SOURCE_CAP)) p.sources.set(k, slot);
     for (const [k, slot] of s.uas.slice(-UA_CAP)) p.uas.set(k, slot);
     p.rate = s.rate;
     p.rateAt = s.rateAt;
@@ -214,9 +219,9 @@ export class PrintTable {
     return this.table.peek(ja4);
   }
 
-  handshake(ja4: string, source: string, now: number): PrintStats {
+  handshake(ja4: string, lastMs: number, now: number): PrintStats {
     const s = this.stats(ja4);
-    s.handshake(source, now);
+    s.handshake(lastMs, now);
     return s;
   }
 

@@ -12,6 +12,8 @@ export { copyProfile, type Profile } from './profile-row.ts';
 /** Seconds are counted from 2024-01-01 so they stay small integers for decades. */
 const EPOCH_S = 1_704_067_200;
 export const nowS = (ms = Date.now()): number => Math.floor(ms / 1000) - EPOCH_S;
+/** Epoch ms of a time in nowS's seconds. */
+export const msOf = (t: number): number => (t + EPOCH_S) * 1000;
 
 export const CLASS_NAMES = ['unknown', 'browser', 'api', 'automation'] as const;
 export type ProfileClass = (typeof CLASS_NAMES)[number];

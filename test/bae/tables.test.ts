@@ -1,7 +1,7 @@
 // The hot path's bounded tables, on their own: client profiles as rows of integers (two
 // generations of Maps from key to row, rows reused from a free list, changed rows saved once),
-// the client-random counts (two generations of typed hash tables), and the per-address
-// explanations of the latest decisions (first in, first out among addresses).
+// the client-random counts (two generations of typed hash tables), a fingerprint's distinct
+// sources over the hour, and the per-address explanations of the latest decisions (first in, first out among addresses).
 import { join } from 'node:path';
 import t from 'tap';
 import type { PluginStore } from 'weaver';
@@ -9,6 +9,7 @@ import { SqliteStateStore } from '../../proxy/store/sqlite-store.ts';
 import { CountTable } from '../../plugins/bae/count-table.ts';
 import { DecisionLog, type Decision } from '../../plugins/bae/decisions.ts';
 import { newDynamic, VECTOR_SIZE } from '../../plugins/bae/features.ts';
+import { PrintStats } from '../../plugins/bae/fingerprints.ts';
 import { FIELDS, ROW } from '../../plugins/bae/profile-row.ts';
 import { ProfileTable } from '../../plugins/bae/profile-table.ts';
 import { nowS } from '../../plugins/bae/profiles.ts';
@@ -152,6 +153,25 @@ t.test('client-random counts: generations, TTL, saturation', async (t) => {
   t.equal(cols.keys.length, counts.size);
   copy.load(cols.keys, cols.counts, cols.current, counts.startedAtMs);
   t.same(copy.columns(), cols, 'keys and counts load back as they were');
+});
+
+t.test("a fingerprint's distinct sources over the hour, from when each source last used it", async (t) => {
+  const minute = 60_000;
+  const t0 = 1_000 * 300_000; // the start of a 5-minute slot
+  const p = new PrintStats();
+  p.handshake(-1, t0);
+  p.handshake(-1, t0 + 1);
+  t.equal(p.distinctSources(t0 + 2), 2, 'two new sources');
+  p.handshake(t0, t0 + minute);
+  t.equal(p.distinctSources(t0 + minute), 2, 'a source back within its 5 minutes is not counted again');
+  p.handshake(t0 + 1, t0 + 10 * minute);
+  t.equal(p.distinctSources(t0 + 10 * minute), 2, 'nor one back later in the hour: it moves to its newer bucket');
+  t.equal(p.distinctSources(t0 + 65 * minute), 1, 'an hour on, the source that did not come back is gone');
+  t.equal(p.distinctSources(t0 + 75 * minute), 0, 'and then the other');
+  p.handshake(t0 + 10 * minute, t0 + 75 * minute);
+  t.equal(p.distinctSources(t0 + 75 * minute), 1, 'a source back after the hour counts anew');
+  const copy = PrintStats.restore(p.snapshot(), t0 + 76 * minute);
+  t.equal(copy.distinctSources(t0 + 76 * minute), 1, 'the count is saved and restored');
 });
 
 t.test("explanations: an address's last handshake decision, while among the latest 10,000", async (t) => {
