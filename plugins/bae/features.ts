@@ -161,7 +161,7 @@ export const COLUMNS = {
 // the random's entropy to 1/8 (13% apart), which an isolation forest does not feel, so that
 // the handshakes of one stack from ordinary clients come down to a few hundred distinct vectors
 // and the forest's score can be memoised on them (AnomalyModel.raw): writeVector returns a
-// 53-bit key of the vector, from the shape's id and the rounded columns as integers (two lanes
+// 53-bit key of the vector (never 0), from the shape's id and the rounded columns as integers (two lanes
 // of multiply-xor; two different vectors share a key with odds of about 2⁻⁵³).
 // The per-connection columns, how finely each is rounded, and a scratch for their values: one
 // loop rounds and hashes them all, where a call per column inlined thirteen times made this
@@ -202,7 +202,7 @@ export function writeVector(s: Shape, d: Dynamic, helloBytes: number, out: Float
   h1 ^= h1 >>> 15;
   h1 = Math.imul(h1, 0x2c1b3c6d);
   h1 ^= h1 >>> 12;
-  return (h1 >>> 0) * 2_097_152 + ((h2 >>> 0) >>> 11);
+  return (h1 >>> 0) * 2_097_152 + ((h2 >>> 0) >>> 11) || 1;
 }
 
 const RESUMPTION = ['none', 'session-id', 'session-ticket', 'psk'] as const;

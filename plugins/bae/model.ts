@@ -12,7 +12,7 @@
 //     timer): what was learnt no longer describes the traffic.
 import { seededRandom } from 'weaver';
 import { trainInBackground, type Forest } from './forest.ts';
-import { Generations } from './generations.ts';
+import { ScoreMemo } from './score-memo.ts';
 
 export interface WindowRow {
   v: ArrayLike<number>;
@@ -83,7 +83,7 @@ export class AnomalyModel {
   private trainStd = 0;
   private recentSum = 0;
   private recentCount = 0;
-  private memo = new Generations<number, number>(16_384);
+  private readonly memo = new ScoreMemo(16_384);
   /** Called (from the scoring path, so it must only schedule) when the drift reaches its threshold. */
   onDrift: (() => void) | undefined;
 
@@ -216,7 +216,7 @@ export class AnomalyModel {
     this.trainMean = mean;
     this.trainStd = Math.sqrt(scores.reduce((a, b) => a + (b - mean) ** 2, 0) / scores.length);
     this.forest = forest;
-    this.memo = new Generations(16_384);
+    this.memo.clear();
     this.trainedAt = Date.now();
     this.trainings++;
     this.reason = reason;

@@ -1,7 +1,8 @@
 // The hot path's bounded tables, on their own: client profiles as rows of integers (two
 // generations of Maps from key to row, rows reused from a free list, changed rows saved once),
 // the client-random counts (two generations of typed hash tables), a fingerprint's distinct
-// sources over the hour, and the per-address explanations of the latest decisions (first in, first out among addresses).
+// sources over the hour, the forest's memo, and the per-address explanations of the latest
+// decisions (first in, first out among addresses).
 import { join } from 'node:path';
 import t from 'tap';
 import type { PluginStore } from 'weaver';
@@ -15,6 +16,7 @@ import { ProfileTable } from '../../plugins/bae/profile-table.ts';
 import { nowS } from '../../plugins/bae/profiles.ts';
 import type { Shape } from '../../plugins/bae/shape.ts';
 import { ReasonList } from '../../plugins/bae/scoring.ts';
+import { ScoreMemo } from '../../plugins/bae/score-memo.ts';
 import { Tallies } from '../../plugins/bae/telemetry.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
@@ -172,6 +174,20 @@ t.test("a fingerprint's distinct sources over the hour, from when each source la
   t.equal(p.distinctSources(t0 + 75 * minute), 1, 'a source back after the hour counts anew');
   const copy = PrintStats.restore(p.snapshot(), t0 + 76 * minute);
   t.equal(copy.distinctSources(t0 + 76 * minute), 1, 'the count is saved and restored');
+});
+
+t.test('forest scores memoised by vector key: a key on a taken slot replaces it, a training clears all', async (t) => {
+  const memo = new ScoreMemo(1000); // 1024 slots
+  const key = 2 ** 52 + 7;
+  t.equal(memo.get(key), undefined);
+  memo.set(key, 0.25);
+  t.equal(memo.get(key), 0.25);
+  t.equal(memo.get(key + 1024), undefined, 'another key on the same slot is not mistaken for it');
+  memo.set(key + 1024, 0.5);
+  t.equal(memo.get(key + 1024), 0.5);
+  t.equal(memo.get(key), undefined, 'it replaced the first');
+  memo.clear();
+  t.equal(memo.get(key + 1024), undefined);
 });
 
 t.test("explanations: an address's last handshake decision, while among the latest 10,000", async (t) => {
