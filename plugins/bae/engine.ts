@@ -135,7 +135,7 @@ export class Engine {
     c.last = t;
     c.conns++;
 
-    const print = this.prints.handshake(ja4, lastWithPrint, now);
+    const print = (s.print = this.prints.handshake(ja4, s.print, lastWithPrint, now));
     const randomSeen = this.randoms.record(p.random, now);
     if (randomSeen > 0) a.randomReuse++;
     if (s.ja3 !== ja3) {

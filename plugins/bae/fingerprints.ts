@@ -41,6 +41,10 @@ export class PrintStats {
   /** User-Agent → slot last seen, oldest first. */
   readonly uas = new Map<string, number>();
   rank = 0;
+  /** Evicted from the table (or replaced in it): a holder must look it up again. */
+  dropped = false;
+  /** Handshakes counted through a holder since the table last saw this used (see PrintTable.handshake). */
+  unlisted = 0;
   private slot = -1;
   /** When this fingerprint was first seen (ms). */
   private firstAt = 0;
@@ -202,7 +206,7 @@ export class PrintTable {
 
   constructor(max: number) {
     // No TTL: a fingerprint unseen for an hour has empty buckets anyway, and the LRU bounds memory.
-    this.table = new LRUCache<string, PrintStats>({ max });
+    this.table = new LRUCache<string, PrintStats>({ max, dispose: (s) => (s.dropped = true) });
   }
 
   get size(): number {
@@ -219,8 +223,18 @@ export class PrintTable {
     return this.table.peek(ja4);
   }
 
-  handshake(ja4: string, lastMs: number, now: number): PrintStats {
-    const s = this.stats(ja4);
+  /**
+   * Counts a handshake on `ja4`'s stats, through `held` (the stats a caller kept from the last
+   * call, on the hello's shape) while the table still holds them: a handshake then costs no
+   * lookup. Every 256th goes through the table anyway, so a busy fingerprint stays recent in
+   * the LRU and is not the one evicted.
+   */
+  handshake(ja4: string, held: PrintStats | undefined, lastMs: number, now: number): PrintStats {
+    let s = held;
+    if (s === undefined || s.dropped || ++s.unlisted === 256) {
+      s = this.stats(ja4);
+      s.unlisted = 0;
+    }
     s.handshake(lastMs, now);
     return s;
   }

@@ -7,6 +7,7 @@ import { isGrease, TLS_EXTENSION as EXT, type HelloInfo } from 'weaver';
 import { COLUMNS, VECTOR_SIZE } from './features.ts';
 import { hash31 } from './profiles.ts';
 import { Generations } from './generations.ts';
+import type { PrintStats } from './fingerprints.ts';
 import type { FingerprintLists, ListHit } from './lists.ts';
 import { isWeakCipher, stackClass, type StackClass } from './stacks.ts';
 
@@ -49,6 +50,8 @@ export interface Shape {
   stack: StackClass;
   /** The vector with every column that follows from the shape filled in. */
   base: Float64Array;
+  /** The JA4's hour signals, held here so a handshake needs no lookup of them (see PrintTable.handshake). */
+  print: PrintStats | undefined;
 }
 
 function countNonGrease(values: readonly number[]): number {
@@ -109,6 +112,7 @@ function makeShape(hello: HelloInfo): Shape {
     ja3Hit: undefined,
     stack: 'library',
     base: new Float64Array(VECTOR_SIZE),
+    print: undefined,
   };
 }
 

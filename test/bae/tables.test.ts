@@ -10,7 +10,7 @@ import { SqliteStateStore } from '../../proxy/store/sqlite-store.ts';
 import { CountTable } from '../../plugins/bae/count-table.ts';
 import { DecisionLog, type Decision } from '../../plugins/bae/decisions.ts';
 import { newDynamic, VECTOR_SIZE } from '../../plugins/bae/features.ts';
-import { PrintStats } from '../../plugins/bae/fingerprints.ts';
+import { PrintStats, PrintTable } from '../../plugins/bae/fingerprints.ts';
 import { FIELDS, ROW } from '../../plugins/bae/profile-row.ts';
 import { ProfileTable } from '../../plugins/bae/profile-table.ts';
 import { nowS } from '../../plugins/bae/profiles.ts';
@@ -174,6 +174,27 @@ t.test("a fingerprint's distinct sources over the hour, from when each source la
   t.equal(p.distinctSources(t0 + 75 * minute), 1, 'a source back after the hour counts anew');
   const copy = PrintStats.restore(p.snapshot(), t0 + 76 * minute);
   t.equal(copy.distinctSources(t0 + 76 * minute), 1, 'the count is saved and restored');
+});
+
+t.test("a fingerprint's stats held by the caller: used while the table holds them, looked up again once evicted", async (t) => {
+  const now = 1_000 * 300_000;
+  const table = new PrintTable(2);
+  const a = table.handshake('a', undefined, -1, now);
+  t.equal(table.handshake('a', a, -1, now), a, 'the held stats are counted on');
+  t.equal(table.peek('a')!.handshakes(now), 2);
+  table.handshake('b', undefined, -1, now);
+  table.handshake('c', undefined, -1, now); // evicts 'a', the least recently used
+  t.ok(a.dropped);
+  const again = table.handshake('a', a, -1, now);
+  t.not(again, a, 'an evicted holder gets stats the table holds');
+  t.equal(table.peek('a'), again);
+  let held = again;
+  for (let i = 0; i < 300; i++) {
+    held = table.handshake('a', held, -1, now);
+    if (i === 100) table.handshake('d', undefined, -1, now); // newer in the LRU than 'a', unless 'a' is looked up again
+  }
+  table.handshake('e', undefined, -1, now);
+  t.notOk(held.dropped, 'every 256th handshake goes through the table, so a busy fingerprint stays recent');
 });
 
 t.test('forest scores memoised by vector key: a key on a taken slot replaces it, a training clears all', async (t) => {
