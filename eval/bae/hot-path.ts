@@ -53,7 +53,7 @@ const engine = new Engine(o, lists, createTelemetry(metrics));
 let seq = 0;
 const conn = (i: number): ConnectionContext =>
   ({ id: `c${seq++}`, remoteAddress: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, remotePort: 40_000, tags: {}, tag: noop }) as unknown as ConnectionContext;
-const state = (): ConnState => ({ ja4: '', address: '', stack: 'library', score: 0, action: 'primary', cls: 'unknown', uaChecked: false, server: undefined, resumption: 0 });
+const state = (): ConnState => ({ ja4: '', address: '', addressKey: 0, clientKey: 0, stack: 'library', score: 0, action: 'primary', cls: 'unknown', uaChecked: false, server: undefined, resumption: 0 });
 const info = (i: number) => new LazyHelloInfo(parseClientHello(hellos[i & 63]!), arrival);
 
 for (let i = 0; i < 500; i++) engine.analyze(conn(i & 255), info(i), state());

@@ -26,17 +26,30 @@ export function digestBytes(bytes: Uint8Array): number {
   return finish(h1, h2);
 }
 
-/** The digest of `a`, or of `a`, a separator and `b`, from SECRET: for keys that are never stored. */
-export function digestSecret(a: string, b: string | undefined): number {
+/** The digest of a string, from SECRET: for keys that are never stored. */
+export function digestSecret(a: string): number {
   let h1 = 0x9e3779b9 ^ SECRET[0];
   let h2 = 0x85ebca6b ^ SECRET[1];
-  const n = a.length;
-  const m = b === undefined ? 0 : b.length + 1;
-  for (let i = 0; i < n + m; i++) {
-    // '|' between the parts: ("ab", "c") and ("a", "bc") differ.
-    const x = i < n ? a.charCodeAt(i) : i === n ? 0x7c : b!.charCodeAt(i - n - 1);
+  for (let i = 0; i < a.length; i++) {
+    const x = a.charCodeAt(i);
     h1 = Math.imul(h1 ^ x, 0x01000193);
     h2 = Math.imul(h2 + x, 0x5bd1e995) ^ (h2 >>> 15);
+  }
+  return finish(h1, h2);
+}
+
+/**
+ * The digest of a pair of digests (an address's and a JA4's, each worked out once), from
+ * SECRET: the 32-bit halves of each in turn through the same two lanes.
+ */
+export function digestPair(x: number, y: number): number {
+  let h1 = 0x9e3779b9 ^ SECRET[0];
+  let h2 = 0x85ebca6b ^ SECRET[1];
+  for (let i = 0; i < 4; i++) {
+    const z = i < 2 ? x : y;
+    const w = (i & 1) === 0 ? z >>> 0 : (z / 4_294_967_296) >>> 0;
+    h1 = Math.imul(h1 ^ w, 0x01000193);
+    h2 = Math.imul(h2 + w, 0x5bd1e995) ^ (h2 >>> 15);
   }
   return finish(h1, h2);
 }

@@ -16,6 +16,7 @@ import { Labels, type Label, type LabelKind } from './labels.ts';
 import { AnomalyModel, type TrainingReason } from './model.ts';
 import { Training } from './training.ts';
 import type { BaeOptions } from './options.ts';
+import { digestPair, digestSecret } from './digest.ts';
 import { ProfileTable } from './profile-table.ts';
 import { bumpBurst, bumpRate, CLASS_NAMES, LABEL_NAMES, msOf, nowS, recentPeak, recordScore, type ProfileClass } from './profiles.ts';
 import { byteEntropy, RandomTracker, timeLikePrefix } from './randomness.ts';
@@ -30,8 +31,10 @@ export type { Action, Decision } from './decisions.ts';
 /** What the engine keeps per connection (in the plugin's connection slot). */
 export interface ConnState {
   ja4: string;
-  /** The connection's address, for the profiles (address, and address + ja4). */
+  /** The connection's address, for the profiles (address, and address + ja4), and their table keys. */
   address: string;
+  addressKey: number;
+  clientKey: number;
   stack: 'browser' | 'library';
   score: number;
   /** What the handshake decision was. */
@@ -120,7 +123,10 @@ export class Engine {
     const ja4 = s.ja4;
     const ja3 = hello.ja3;
 
-    const a = this.addresses.touch(addr, undefined, t);
+    // The address is digested once, for both tables; the JA4 once per shape.
+    const addressKey = digestSecret(addr);
+    const clientKey = digestPair(addressKey, s.ja4Key);
+    const a = this.addresses.touch(addr, undefined, t, addressKey);
     const sourceRate = bumpRate(a, t);
     const sourceBurst = bumpBurst(a, now);
     const printHash = s.printHash;
@@ -128,7 +134,7 @@ export class Engine {
     a.lastPrint = printHash;
     a.last = t;
     a.conns++;
-    const c = this.clients.touch(addr, ja4, t);
+    const c = this.clients.touch(addr, ja4, t, clientKey);
     // When this source last used this fingerprint, for the fingerprint's distinct sources.
     const lastWithPrint = c.conns === 0 ? -1 : msOf(c.last);
     bumpRate(c, t);
@@ -203,6 +209,8 @@ export class Engine {
     // A contradiction already on the profile is in this score: the request must not add it again.
     state.ja4 = ja4;
     state.address = addr;
+    state.addressKey = addressKey;
+    state.clientKey = clientKey;
     state.stack = s.stack;
     state.score = scored.score;
     state.action = action;
@@ -273,8 +281,8 @@ export class Engine {
     const t = nowS();
     const cert = tls.clientCertificate;
     if (state.resumption === 0 && !cert) return undefined;
-    const c = this.clients.peek(state.address, state.ja4, t);
-    const a = this.addresses.peek(state.address, undefined, t);
+    const c = this.clients.peek(state.address, state.ja4, t, state.clientKey);
+    const a = this.addresses.peek(state.address, undefined, t, state.addressKey);
     for (const p of [c, a]) {
       if (!p) continue;
       if (state.resumption > 0) {
@@ -286,8 +294,8 @@ export class Engine {
         if (!cert.authorized) p.certBad++;
       }
     }
-    if (c) this.clients.markChanged(state.address, state.ja4);
-    if (a) this.addresses.markChanged(state.address);
+    if (c) this.clients.markChanged(state.address, state.ja4, state.clientKey);
+    if (a) this.addresses.markChanged(state.address, undefined, state.addressKey);
     if (!cert || cert.authorized) return undefined;
     const action = this.raise(conn, state, 'handshake', 'client-cert-unverified', this.o.weights.certUnverified, `client certificate ${cert.subject} did not verify: ${cert.authorizationError ?? 'unknown'}`);
     return action === 'primary' ? undefined : action;
@@ -307,8 +315,8 @@ export class Engine {
     const uc = uaClass(ua);
     this.prints.request(state.ja4, req.httpVersion === '2.0', ua, now);
     const t = nowS(now);
-    const c = this.clients.peek(state.address, state.ja4, t);
-    const a = this.addresses.peek(state.address, undefined, t);
+    const c = this.clients.peek(state.address, state.ja4, t, state.clientKey);
+    const a = this.addresses.peek(state.address, undefined, t, state.addressKey);
     if (c) c.requests++;
     if (a) a.requests++;
     const mismatch = uc === 'browser' && state.stack === 'library';
@@ -325,9 +333,9 @@ export class Engine {
     req.connection.tag('bae.class', cls);
     if (c) {
       c.cls = CLASS_NAMES.indexOf(cls);
-      this.clients.markChanged(state.address, state.ja4);
+      this.clients.markChanged(state.address, state.ja4, state.clientKey);
     }
-    if (a) this.addresses.markChanged(state.address);
+    if (a) this.addresses.markChanged(state.address, undefined, state.addressKey);
     if (state.score >= this.o.rejectThreshold) return { status: 403, reason: `score ${state.score} at request (${mismatch ? 'ua-mismatch' : 'earlier signals'})` };
     if (state.score >= this.o.threshold && state.action === 'primary') return { status: 421, reason: `score ${state.score} at request: reconnect to the strict pool` };
     return undefined;
@@ -349,7 +357,7 @@ export class Engine {
     this.prints.response(state.ja4, res.status, now);
     if (res.status >= 400) this.prints.error(state.ja4, now);
     if (res.status >= 500) {
-      const c = this.clients.peek(state.address, state.ja4);
+      const c = this.clients.peek(state.address, state.ja4, undefined, state.clientKey);
       if (c) c.errors++;
     }
   }
@@ -358,7 +366,7 @@ export class Engine {
     if (!state.ja4) return;
     if (outcome !== 'ok' && outcome !== 'rejected') {
       this.prints.error(state.ja4, Date.now());
-      const c = this.clients.peek(state.address, state.ja4);
+      const c = this.clients.peek(state.address, state.ja4, undefined, state.clientKey);
       if (c) c.errors++;
       // A connection that broke while a server was answering it counts against that server.
       if (requests > 0 && state.server && (outcome === 'error' || outcome === 'cut')) this.reputation.outcome(state.server, state.cls, 0, 0);

@@ -209,7 +209,7 @@ const RESUMPTION = ['none', 'session-id', 'session-ticket', 'psk'] as const;
 
 /** The features of one handshake as explain shows them. */
 export function describeFeatures(s: Shape, d: Dynamic, helloBytes: number): Record<string, unknown> {
-  const { id: _id, ja4: _ja4, printHash: _printHash, suites: _suites, drift: _drift, listsVersion: _lv, ja4Hit: _hit, ja3: _ja3, ja3Hit: _ja3Hit, base: _base, print: _print, ...shape } = s;
+  const { id: _id, ja4: _ja4, printHash: _printHash, ja4Key: _ja4Key, suites: _suites, drift: _drift, listsVersion: _lv, ja4Hit: _hit, ja3: _ja3, ja3Hit: _ja3Hit, base: _base, print: _print, ...shape } = s;
   return {
     ...shape,
     helloBytes,

@@ -67,7 +67,7 @@ export default definePlugin({
 
     mountAdmin(api, engine);
     const slot = api.connectionState(
-      (_conn: ConnectionContext): ConnState => ({ ja4: '', address: '', stack: 'library', score: 0, action: 'primary', cls: 'unknown', uaChecked: false, server: undefined, resumption: 0 }),
+      (_conn: ConnectionContext): ConnState => ({ ja4: '', address: '', addressKey: 0, clientKey: 0, stack: 'library', score: 0, action: 'primary', cls: 'unknown', uaChecked: false, server: undefined, resumption: 0 }),
     );
 
     return {

@@ -15,13 +15,19 @@
 // lookup. Rows live in 4096-row chunks made as needed and never moved, so a ProfileRow view
 // stays valid while its row is held.
 import type { PluginStore } from 'weaver';
-import { digestSecret as digest, MAX_PROBE } from './digest.ts';
+import { digestPair, digestSecret, MAX_PROBE } from './digest.ts';
 import { CHANGED, FIELDS, GEN, newProfile, ProfileRow, ROW, SAVED_AT, SAVED_HASH, STRIDE, type Profile } from './profile-row.ts';
 import { lasting, nowS, worthSaving } from './profiles.ts';
 
 const CHUNK_BITS = 12;
 const CHUNK = 1 << CHUNK_BITS;
 
+/**
+ * The table key of (a, b): the digest of `a`, or of the digests of `a` and `b`. A caller that
+ * has the parts' digests already (the engine: the address's for both tables, the JA4's on the
+ * hello's shape) makes it with digestPair and hands it to the methods below.
+ */
+export const keyOf = (a: string, b?: string): number => (b === undefined ? digestSecret(a) : digestPair(digestSecret(a), digestSecret(b)));
 
 /** One generation: digest and row side by side, so a probe is one cache line. */
 class Generation {
@@ -167,16 +173,15 @@ export class ProfileTable {
   }
 
   /** The profile for (a, b) unless it is unknown or unseen for longer than the TTL. */
-  peek(a: string, b?: string, t = nowS()): ProfileRow | undefined {
-    const row = this.find(digest(a, b));
+  peek(a: string, b?: string, t = nowS(), key = keyOf(a, b)): ProfileRow | undefined {
+    const row = this.find(key);
     if (row < 0) return undefined;
     const p = this.view(row);
     return t - p.last <= this.ttlS ? p : undefined;
   }
 
   /** The profile for (a, b), made on first sight (or anew when it aged out); marks it changed. */
-  touch(a: string, b: string | undefined, t: number): ProfileRow {
-    const key = digest(a, b);
+  touch(a: string, b: string | undefined, t: number, key = keyOf(a, b)): ProfileRow {
     let row = this.find(key);
     if (row < 0) {
       row = this.allocate(key, a, b);
@@ -198,8 +203,8 @@ export class ProfileTable {
     p.peakAt = t;
   }
 
-  markChanged(a: string, b?: string): void {
-    const row = this.find(digest(a, b));
+  markChanged(a: string, b?: string, key = keyOf(a, b)): void {
+    const row = this.find(key);
     if (row >= 0) this.markRow(row);
   }
 
@@ -270,9 +275,9 @@ export class ProfileTable {
   fill(key: string, p: Profile): boolean {
     const at = key.lastIndexOf('|');
     const [a, b] = at < 0 ? [key, undefined] : [key.slice(0, at), key.slice(at + 1)];
-    const digestOf = digest(a, b);
-    if (this.find(digestOf) >= 0) return false;
-    const v = this.view(this.allocate(digestOf, a, b));
+    const k = keyOf(a, b);
+    if (this.find(k) >= 0) return false;
+    const v = this.view(this.allocate(k, a, b));
     for (const f of FIELDS) v[f] = p[f];
     return true;
   }

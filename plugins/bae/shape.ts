@@ -5,6 +5,7 @@
 // cache is bounded; a list change (feedback) is picked up through the lists' version.
 import { isGrease, TLS_EXTENSION as EXT, type HelloInfo } from 'weaver';
 import { COLUMNS, VECTOR_SIZE } from './features.ts';
+import { digestSecret } from './digest.ts';
 import { hash31 } from './profiles.ts';
 import { Generations } from './generations.ts';
 import type { PrintStats } from './fingerprints.ts';
@@ -19,6 +20,8 @@ export interface Shape {
   ja4: string;
   /** hash31 of the JA4: what a profile remembers of its last fingerprint. */
   printHash: number;
+  /** Its digest (digest.ts), for the address+JA4 profile's key. */
+  ja4Key: number;
   ja4a: string;
   ja4b: string;
   ja4c: string;
@@ -87,6 +90,7 @@ function makeShape(hello: HelloInfo): Shape {
     id: nextId++ % 0x40000000,
     ja4,
     printHash: hash31(ja4),
+    ja4Key: digestSecret(ja4),
     ja4a: ja4.slice(0, first),
     ja4b: ja4.slice(first + 1, second),
     ja4c: ja4.slice(second + 1),

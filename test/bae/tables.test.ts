@@ -12,7 +12,8 @@ import { DecisionLog, type Decision } from '../../plugins/bae/decisions.ts';
 import { newDynamic, VECTOR_SIZE } from '../../plugins/bae/features.ts';
 import { PrintStats, PrintTable } from '../../plugins/bae/fingerprints.ts';
 import { FIELDS, ROW } from '../../plugins/bae/profile-row.ts';
-import { ProfileTable } from '../../plugins/bae/profile-table.ts';
+import { keyOf, ProfileTable } from '../../plugins/bae/profile-table.ts';
+import { digestPair, digestSecret } from '../../plugins/bae/digest.ts';
 import { nowS } from '../../plugins/bae/profiles.ts';
 import type { Shape } from '../../plugins/bae/shape.ts';
 import { ReasonList } from '../../plugins/bae/scoring.ts';
@@ -52,6 +53,9 @@ t.test('profiles: address and address+JA4 keys, and a move that drops the genera
   t.equal(table.peek('198.18.0.1', undefined, 1)?.conns, 1);
   t.equal(table.peek('198.18.0.1', 't13d1516h2_8daaf6152771_02713d6af862', 1)?.conns, 2);
   t.same([...table.entries()].map(([k]) => k).sort(), ['198.18.0.1', '198.18.0.1|t13d1516h2_8daaf6152771_02713d6af862']);
+  const ja4 = 't13d1516h2_8daaf6152771_02713d6af862';
+  t.equal(table.peek('198.18.0.1', ja4, 1, digestPair(digestSecret('198.18.0.1'), digestSecret(ja4)))?.conns, 2, 'a key made from digests the caller holds finds the same row');
+  t.not(keyOf('198.18.0.1', '2'), keyOf('198.18.0.12', ''), 'the parts of a key do not run into each other');
   table.touch('k2', undefined, 1); // the current generation (2 keys) was full: the first two are now the previous one
   table.touch('k3', undefined, 1);
   t.equal(table.peek('198.18.0.1', undefined, 1)?.conns, 1, 'moved out of the generation its move dropped');
