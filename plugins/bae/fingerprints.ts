@@ -88,16 +88,6 @@ export class PrintStats {
     return this.totals[field]!;
   }
 
-  // A full set takes no newcomers (its count reads "at least the cap") until the hour drops
-  // some; evicting one by one from the front of a Map would make every prune walk the holes.
-  private static seen(map: Map<string, number>, key: string, slot: number, cap: number): void {
-    const last = map.get(key);
-    if (last === slot) return;
-    if (last !== undefined) map.delete(key); // re-insert: the map's order stays oldest-first
-    else if (map.size >= cap) return;
-    map.set(key, slot);
-  }
-
   /** A handshake from a source whose last one with this fingerprint was at `lastMs` (−1: none known). */
   handshake(lastMs: number, now: number): void {
     if (this.firstAt === 0) this.firstAt = now;
@@ -115,8 +105,16 @@ export class PrintStats {
     this.rateAt = now;
   }
 
+  // A full set takes no newcomers (its count reads "at least the cap") until the hour drops
+  // some; evicting one by one from the front of a Map would make every prune walk the holes.
   ua(ua: string, now: number): void {
-    PrintStats.seen(this.uas, ua.slice(0, 200), this.advance(now), UA_CAP);
+    const slot = this.advance(now);
+    const key = ua.slice(0, 200);
+    const last = this.uas.get(key);
+    if (last === slot) return;
+    if (last !== undefined) this.uas.delete(key); // re-insert: the map's order stays oldest-first
+    else if (this.uas.size >= UA_CAP) return;
+    this.uas.set(key, slot);
   }
 
   distinctSources(now: number): number {
