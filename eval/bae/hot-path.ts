@@ -10,7 +10,7 @@ import { Value } from '@sinclair/typebox/value';
 import type { ConnectionContext } from 'weaver';
 import { LazyHelloInfo } from '../../proxy/clienthello/hello-info.ts';
 import { parseClientHello } from '../../proxy/clienthello/parse.ts';
-import { Engine, type ConnState } from '../../plugins/bae/engine.ts';
+import { Engine, newConnState } from '../../plugins/bae/engine.ts';
 import { FingerprintLists } from '../../plugins/bae/lists.ts';
 import { BaeOptions } from '../../plugins/bae/options.ts';
 import { createTelemetry } from '../../plugins/bae/telemetry.ts';
@@ -53,10 +53,9 @@ const engine = new Engine(o, lists, createTelemetry(metrics));
 let seq = 0;
 const conn = (i: number): ConnectionContext =>
   ({ id: `c${seq++}`, remoteAddress: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, remotePort: 40_000, tags: {}, tag: noop }) as unknown as ConnectionContext;
-const state = (): ConnState => ({ ja4: '', address: '', addressKey: 0, clientKey: 0, stack: 'library', score: 0, action: 'primary', cls: 'unknown', uaChecked: false, server: undefined, resumption: 0 });
 const info = (i: number) => new LazyHelloInfo(parseClientHello(hellos[i & 63]!), arrival);
 
-for (let i = 0; i < 500; i++) engine.analyze(conn(i & 255), info(i), state());
+for (let i = 0; i < 500; i++) engine.analyze(conn(i & 255), info(i), newConnState());
 await engine.retrain('admin');
 
 stage('parse', (i) => parseClientHello(hellos[i & 63]!));
@@ -64,9 +63,9 @@ stage('parse + JA4 + JA3 (memoised)', (i) => {
   const h = info(i);
   return h.ja4 + h.ja3;
 });
-stage('parse + analyze, 256 known sources', (i) => engine.analyze(conn(i & 255), info(i), state()));
+stage('parse + analyze, 256 known sources', (i) => engine.analyze(conn(i & 255), info(i), newConnState()));
 let fresh = 1 << 20;
-stage('parse + analyze, a new source each', () => engine.analyze(conn(fresh++), info(fresh), state()));
+stage('parse + analyze, a new source each', () => engine.analyze(conn(fresh++), info(fresh), newConnState()));
 
 // In a loaded server OpenSSL and node run between two handshakes and leave bae's tables, and
 // its code, out of the caches: here 16 MiB are swept between calls. Wall time of each call,
@@ -75,7 +74,7 @@ const sweep = new Uint8Array(16 << 20);
 let sink = 0;
 for (const [name, fn] of [
   ['parse, cold cache', (i: number) => parseClientHello(hellos[i & 63]!)],
-  ['parse + analyze, new source, cold', (i: number) => engine.analyze(conn(fresh++), info(i), state())],
+  ['parse + analyze, new source, cold', (i: number) => engine.analyze(conn(fresh++), info(i), newConnState())],
 ] as const) {
   const took: number[] = [];
   for (let i = 0; i < 3_000; i++) {
@@ -92,7 +91,7 @@ const gc = (globalThis as { gc?: () => void }).gc;
 if (gc) {
   gc();
   const before = process.memoryUsage().heapUsed;
-  for (let k = 0; k < N; k++) engine.analyze(conn(fresh++), info(k), state());
+  for (let k = 0; k < N; k++) engine.analyze(conn(fresh++), info(k), newConnState());
   gc();
   process.stdout.write(`${'heap kept per new source'.padEnd(34)} ${((process.memoryUsage().heapUsed - before) / N).toFixed(0)} bytes\n`);
 }

@@ -46,6 +46,11 @@ export interface ConnState {
   resumption: number;
 }
 
+/** A connection's state before its hello is analysed. */
+export const newConnState = (): ConnState => ({
+  ja4: '', address: '', addressKey: 0, clientKey: 0, stack: 'library', score: 0, action: 'primary', cls: 'unknown', uaChecked: false, server: undefined, resumption: 0,
+});
+
 export type { Label, LabelKind } from './labels.ts';
 
 const combine = (score: number, w: number): number => Math.round((1 - (1 - score) * (1 - w)) * 1000) / 1000;

@@ -4,7 +4,7 @@
 // is. See docs/plugins/bae.md.
 import { decide, definePlugin, PluginError, type ConnectionContext } from 'weaver';
 import { mountAdmin } from './admin.ts';
-import { Engine, type ConnState, type Decision } from './engine.ts';
+import { Engine, newConnState, type Decision } from './engine.ts';
 import { FingerprintLists } from './lists.ts';
 import { BaeOptions } from './options.ts';
 import { restore, save } from './persist.ts';
@@ -66,9 +66,7 @@ export default definePlugin({
     });
 
     mountAdmin(api, engine);
-    const slot = api.connectionState(
-      (_conn: ConnectionContext): ConnState => ({ ja4: '', address: '', addressKey: 0, clientKey: 0, stack: 'library', score: 0, action: 'primary', cls: 'unknown', uaChecked: false, server: undefined, resumption: 0 }),
-    );
+    const slot = api.connectionState(newConnState);
 
     return {
       onClientHello(conn, hello) {

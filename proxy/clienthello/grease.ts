@@ -9,3 +9,8 @@ export function isGrease(value: number): boolean {
 export function withoutGrease(values: readonly number[]): number[] {
   return values.filter((v) => !isGrease(v));
 }
+
+/** Every GREASE value as one (0x0a0a), other values as they are: for keys on a stack's lists that must not change with the GREASE drawn. */
+export function greaseAsOne(value: number): number {
+  return isGrease(value) ? 0x0a0a : value;
+}

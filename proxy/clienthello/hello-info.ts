@@ -8,7 +8,7 @@
 // number), and JA3 and JA4_o, which keep the extension order, on the shape and that order
 // (interned the same way): a repeat costs a hash and two map lookups, and allocates nothing.
 import type { HelloInfo } from '../plugin/types.ts';
-import { isGrease } from './grease.ts';
+import { greaseAsOne, isGrease } from './grease.ts';
 import { orderId, type FamilyMember, type HelloTemplate } from './hello-template.ts';
 import { Interner } from './intern.ts';
 import { ja3 } from './ja3.ts';
@@ -55,7 +55,6 @@ const shapes = new Interner(MEMO_MAX);
 
 let scratch = new Uint16Array(256);
 
-const norm = (v: number): number => (isGrease(v) ? 0x0a0a : v);
 
 /**
  * The hello's shape, interned (see Interner): its 16-bit code points, every list
@@ -91,14 +90,14 @@ export function helloShape(h: ClientHello): number {
   }
   s[n++] = h.sni === undefined ? 0 : 1;
   s[n++] = h.keyShares.length;
-  for (let i = 0; i < h.keyShares.length; i++) s[n++] = norm(h.keyShares[i]!.group);
+  for (let i = 0; i < h.keyShares.length; i++) s[n++] = greaseAsOne(h.keyShares[i]!.group);
   n = putList(s, n, h.pskKeyExchangeModes);
   return shapes.id(s, n);
 }
 
 function putList(s: Uint16Array, n: number, values: readonly number[]): number {
   s[n++] = values.length;
-  for (let i = 0; i < values.length; i++) s[n++] = norm(values[i]!);
+  for (let i = 0; i < values.length; i++) s[n++] = greaseAsOne(values[i]!);
   return n;
 }
 
@@ -107,12 +106,12 @@ function putSortedExtensions(s: Uint16Array, n: number, types: readonly number[]
   s[n++] = types.length;
   const start = n;
   if (types.length > 64) {
-    for (let i = 0; i < types.length; i++) s[n++] = norm(types[i]!);
+    for (let i = 0; i < types.length; i++) s[n++] = greaseAsOne(types[i]!);
     s.subarray(start, n).sort();
     return n;
   }
   for (let i = 0; i < types.length; i++) {
-    const v = norm(types[i]!);
+    const v = greaseAsOne(types[i]!);
     let j = n++;
     for (; j > start && s[j - 1]! > v; j--) s[j] = s[j - 1]!;
     s[j] = v;

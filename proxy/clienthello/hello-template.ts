@@ -18,7 +18,8 @@
 // family's JA3 is decided by equality, not by a digest a client could aim at.
 import { randomInt } from 'node:crypto';
 import { EXT } from './extensions.ts';
-import { isGrease } from './grease.ts';
+import { forgetTypes, metBefore } from './extension-set.ts';
+import { greaseAsOne, isGrease } from './grease.ts';
 import { Interner } from './intern.ts';
 
 /** Families kept at most: a spray of new ones costs full parses, never memory. */
@@ -69,8 +70,6 @@ const templates = new Map<number, HelloTemplate>();
 const orders = new Interner(MAX_TEMPLATES);
 /** The non-GREASE extension types of the hello being walked (or ordered), in wire order. */
 const types = new Uint16Array(MAX_EXTENSIONS);
-/** One bit per extension type seen in the hello being walked (cleared before the walk returns). */
-const seenTypes = new Uint8Array(8192);
 
 /** The interned id of an extension order (the non-GREASE types in wire order); 0 when it cannot be interned. */
 export function orderId(units: Uint16Array, n: number): number {
@@ -104,12 +103,11 @@ const fmix = (h: number): number => {
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
   return h ^ (h >>> 16);
 };
-const norm = (v: number): number => (isGrease(v) ? 0x0a0a : v);
 
 /** Mixes `n` bytes at `p` as 16-bit values, GREASE as one value; false when `n` is odd. */
 function mixU16s(buf: Buffer, p: number, n: number): boolean {
   if (n % 2 !== 0) return false;
-  for (const end = p + n; p < end; p += 2) mix(norm((buf[p]! << 8) | buf[p + 1]!));
+  for (const end = p + n; p < end; p += 2) mix(greaseAsOne((buf[p]! << 8) | buf[p + 1]!));
   return true;
 }
 
@@ -136,7 +134,7 @@ function mixBody(buf: Buffer, type: number, p: number, n: number): boolean {
       for (p += 2; p < end; ) {
         if (end - p < 4) return false;
         const length = buf.readUInt16BE(p + 2);
-        mix(norm(buf.readUInt16BE(p)));
+        mix(greaseAsOne(buf.readUInt16BE(p)));
         mix(length);
         p += 4 + length;
       }
@@ -208,17 +206,14 @@ export function findTemplate(buf: Buffer, start: number, end: number, transport:
       const type = bodyEnd - p < 4 ? -1 : buf.readUInt16BE(p);
       const length = type < 0 ? 0 : buf.readUInt16BE(p + 2);
       const grease = isGrease(type);
-      if (type < 0 || bodyEnd - p - 4 < length || (!grease && (n === MAX_EXTENSIONS || seenTypes[type >> 3]! & (1 << (type & 7))))) {
+      if (type < 0 || bodyEnd - p - 4 < length || (!grease && (n === MAX_EXTENSIONS || metBefore(type)))) {
         ok = false;
         break;
       }
-      if (!grease) {
-        seenTypes[type >> 3]! |= 1 << (type & 7);
-        types[n++] = type;
-      }
+      if (!grease) types[n++] = type;
       a = SEED ^ 0x3c6ef372;
       b = SEED ^ 0x0badcafe;
-      mix(norm(type));
+      mix(greaseAsOne(type));
       if (!mixBody(buf, type, p + 4, length)) {
         ok = false;
         break;
@@ -228,7 +223,7 @@ export function findTemplate(buf: Buffer, start: number, end: number, transport:
       if (type === EXT.padding) padding = length;
       p += 4 + length;
     }
-    for (let i = 0; i < n; i++) seenTypes[types[i]! >> 3] = 0;
+    forgetTypes(types, n);
     if (!ok) return undefined;
     a = head1;
     b = head2;

@@ -2,6 +2,7 @@
 // checked against its container, and anything off throws ClientHelloError MALFORMED.
 import { ClientHelloError } from '../errors.ts';
 import { ByteReader } from './byte-reader.ts';
+import { forgetTypes, metBefore } from './extension-set.ts';
 import { decodeExtension, EXT, type DecodedExtensions } from './extensions.ts';
 import { isGrease } from './grease.ts';
 import { extensionOrderOf, findTemplate, layout, remember, type FamilyMember, type HelloLayout, type HelloTemplate } from './hello-template.ts';
@@ -13,9 +14,7 @@ const MAX_SESSION_ID = 32;
 const RANDOM_BYTES = 32;
 
 // Parsing allocates per hello on every connection a plugin looks at, so it makes one reader per
-// hello (see ByteReader) and no closure or Set per extension: duplicates are found in one bitmap
-// of the 2^16 extension types (parsing is synchronous; the bits set are cleared before returning).
-const seenTypes = new Uint8Array(8192);
+// hello (see ByteReader) and no closure or Set per extension (duplicates: extension-set.ts).
 const extensionName = (type: number): string => `extension 0x${type.toString(16).padStart(4, '0')}`;
 const DECODED_NAMES = new Map<number, string>(Object.values(EXT).map((type) => [type, extensionName(type)]));
 
@@ -344,13 +343,11 @@ function readMessage(buf: Buffer, start: number, end: number, h: ParsedHello): L
       const extType = r.u16('extension type');
       const length = r.remaining >= 2 ? buf.readUInt16BE(r.pos) : -1;
       if (length < 0 || length > r.remaining - 2) r.enter16(extensionName(extType)); // throws, saying what and where
+      types.push(extType); // first, so the `finally` below clears its bit whatever happens
       // RFC 8446 §4.2: duplicates are an error. GREASE values may legitimately repeat.
-      const bit = 1 << (extType & 7);
-      if (seenTypes[extType >> 3]! & bit && !isGrease(extType)) {
+      if (metBefore(extType) && !isGrease(extType)) {
         throw new ClientHelloError('WEAVER_ERR_HELLO_MALFORMED', `ClientHello: ${extensionName(extType)} appears twice`);
       }
-      types.push(extType); // first, so the `finally` below clears its bit whatever happens
-      seenTypes[extType >> 3]! |= bit;
       const name = DECODED_NAMES.get(extType);
       if (name === undefined) {
         r.pos += 2 + length;
@@ -361,7 +358,7 @@ function readMessage(buf: Buffer, start: number, end: number, h: ParsedHello): L
       r.leave();
     }
   } finally {
-    for (let i = 0; i < types.length; i++) seenTypes[types[i]! >> 3] = 0;
+    forgetTypes(types, types.length);
   }
   h.paddingLength = l.paddingLength;
   return finish(l);
