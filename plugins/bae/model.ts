@@ -112,7 +112,8 @@ export class AnomalyModel {
     }
     if (v.length !== this.dims) return;
     const i = this.next;
-    for (let k = 0; k < this.dims; k++) this.vectors[i * this.dims + k] = v[k]!;
+    // One copy (a memcpy from a Float64Array) where a loop over an array-like read each element generically.
+    this.vectors.set(v, i * this.dims);
     this.sources[i] = source;
     this.prints[i] = print;
     this.scores[i] = score;
