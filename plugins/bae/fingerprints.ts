@@ -94,8 +94,9 @@ export class PrintStats {
     this.add(F_HANDSHAKES, now);
     const before = lastMs < 0 ? -1 : Math.floor(lastMs / BUCKET_MS);
     if (before !== this.slot) {
+      // add() has just dropped the buckets that left the hour: one still marked `before` is inside it.
       const i = before % BUCKETS;
-      if (before > this.slot - BUCKETS && this.slots[i] === before && this.counts[i * FIELDS + F_SOURCES]! > 0) {
+      if (this.slots[i] === before && this.counts[i * FIELDS + F_SOURCES]! > 0) {
         this.counts[i * FIELDS + F_SOURCES]!--;
         this.totals[F_SOURCES]!--;
       }

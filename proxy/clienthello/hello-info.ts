@@ -55,7 +55,6 @@ const shapes = new Interner(MEMO_MAX);
 
 let scratch = new Uint16Array(256);
 
-
 /**
  * The hello's shape, interned (see Interner): its 16-bit code points, every list
  * length-prefixed (so the encoding is exact). GREASE values become 0x0a0a where they stand,
