@@ -24,6 +24,28 @@ export interface SqliteStoreOptions {
 }
 
 const SEP = '\u0000';
+const BUSY_TIMEOUT_MS = 5_000;
+const SQLITE_BUSY = 5;
+
+/**
+ * Several workers opening a new file each hold a read lock while asking for the write lock
+ * that switching to WAL needs; SQLite answers one of them "locked" at once instead of waiting
+ * into that deadlock. The loser lets go, waits a moment and asks again. A file already in WAL
+ * mode needs no lock for this, so the retry only ever runs on a file's first boot.
+ */
+function switchToWal(db: DatabaseSync, deadline: number): void {
+  for (let delayMs = 5; ; delayMs = Math.min(delayMs * 2, 100)) {
+    try {
+      db.exec('PRAGMA journal_mode = WAL');
+      return;
+    } catch (err) {
+      const code = (err as { errcode?: number }).errcode;
+      if (code === undefined || (code & 0xff) !== SQLITE_BUSY || Date.now() + delayMs > deadline) throw err;
+      // Boot, before any connection is served: a blocking wait holds up nobody.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, delayMs);
+    }
+  }
+}
 
 export class SqliteStateStore implements StateStore {
   private readonly db: DatabaseSync;
@@ -39,17 +61,15 @@ export class SqliteStateStore implements StateStore {
 
   private constructor(opts: SqliteStoreOptions) {
     mkdirSync(dirname(opts.file), { recursive: true, mode: 0o700 });
-    // Workers open the same file at the same moment; switching it to WAL takes a lock, so the
-    // busy timeout must be in force before the first statement, not set by it.
-    this.db = new DatabaseSync(opts.file, { timeout: 5_000 });
-    this.db.exec('PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
-    this.db.exec(
-      'CREATE TABLE IF NOT EXISTS kv (ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (ns, key)) WITHOUT ROWID',
-    );
+    // Workers open the same file at the same moment, so the busy timeout must be in force
+    // before the first statement, not set by it.
+    this.db = new DatabaseSync(opts.file, { timeout: BUSY_TIMEOUT_MS });
+    switchToWal(this.db, Date.now() + BUSY_TIMEOUT_MS);
+    this.db.exec('PRAGMA synchronous = NORMAL;');
+    this.load();
     this.upsert = this.db.prepare('INSERT INTO kv (ns, key, value, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at');
     this.remove = this.db.prepare('DELETE FROM kv WHERE ns = ? AND key = ?');
     this.batchSize = opts.batchSize ?? 2_000;
-    this.load();
     this.timer = setInterval(() => void this.flush().catch(() => undefined), opts.snapshotIntervalMs);
     this.timer.unref();
   }
@@ -58,9 +78,15 @@ export class SqliteStateStore implements StateStore {
     return new SqliteStateStore(opts);
   }
 
+  /** Creates the table on a new file, drops what expired while nobody ran, and loads the rest. */
   private load(): void {
     const now = Date.now();
+    this.db.exec('BEGIN IMMEDIATE');
+    this.db.exec(
+      'CREATE TABLE IF NOT EXISTS kv (ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (ns, key)) WITHOUT ROWID',
+    );
     this.db.prepare('DELETE FROM kv WHERE expires_at > 0 AND expires_at <= ?').run(now);
+    this.db.exec('COMMIT');
     for (const row of this.db.prepare('SELECT ns, key, value, expires_at FROM kv').iterate()) {
       const r = row as { ns: string; key: string; value: string; expires_at: number };
       this.space(r.ns).set(r.key, { json: r.value, expiresAt: Number(r.expires_at) });
@@ -161,7 +187,9 @@ export class SqliteStateStore implements StateStore {
   }
 
   private writeBatch(keys: string[]): void {
-    this.db.exec('BEGIN');
+    // IMMEDIATE takes the write lock up front, where the busy timeout applies; a deferred
+    // transaction that another worker's commit overtakes fails at once instead.
+    this.db.exec('BEGIN IMMEDIATE');
     try {
       for (const full of keys) {
         const at = full.indexOf(SEP);
