@@ -69,7 +69,7 @@ export class Engine {
   private readonly training: Training;
   readonly decisions = new DecisionLog();
   /** Counts since the last flush to prom-client (done on a timer, not per handshake); hello decisions and scores in `tallies`, later phases' decisions in `decisions`. */
-  readonly pending = { tallies: new Tallies(), decisions: new Map<string, number>(), signals: new Map<string, number>() };
+  readonly pending: { tallies: Tallies; decisions: Map<string, number>; signals: Map<string, number> };
   /** `action:pool` for the histogram's routings, made once. */
   readonly routing: Record<Action, string>;
   /** Cipher order first seen (from a client not flagged) for each JA4 cipher hash. */
@@ -104,6 +104,7 @@ export class Engine {
     this.lists = lists;
     this.labels = new Labels(lists);
     this.telemetry = telemetry;
+    this.pending = { tallies: new Tallies(telemetry.score), decisions: new Map(), signals: new Map() };
     this.addresses = new ProfileTable('a:', o.profiles.max, o.profiles.ttlMs);
     this.clients = new ProfileTable('c:', o.profiles.max, o.profiles.ttlMs);
     this.prints = new PrintTable(20_000);

@@ -1,8 +1,6 @@
 // The plugin's Prometheus metrics (weaver_bae_…) and its own score histogram and routing
-// counts for the admin API. Per handshake, only plain counts change; they reach prom-client on
-// a timer. The score distribution is exposed as the series of a Prometheus histogram
-// (weaver_bae_score_bucket{le}, _sum, _count, cumulative), made of counters so that a flush
-// adds each bucket's count at once instead of one observe() per handshake.
+// counts for the admin API. Per handshake, only plain counts and a buffered score change; they
+// reach prom-client on a timer.
 import type { PluginMetrics } from 'weaver';
 
 export const SCORE_BUCKETS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1];
@@ -10,9 +8,7 @@ export const SCORE_BUCKETS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95,
 export function createTelemetry(metrics: PluginMetrics) {
   return {
     decisions: metrics.counter({ name: 'decisions_total', help: 'Decisions by phase (hello, request) and action (primary, strict, reject)', labelNames: ['phase', 'action'] }),
-    scoreBucket: metrics.counter({ name: 'score_bucket', help: 'Handshakes by anomaly score: at most le (cumulative, as a histogram)', labelNames: ['le'] }),
-    scoreSum: metrics.counter({ name: 'score_sum', help: 'Sum of the anomaly scores of handshakes' }),
-    scoreCount: metrics.counter({ name: 'score_count', help: 'Handshakes scored' }),
+    score: metrics.histogram({ name: 'score', help: 'Anomaly scores of handshakes', buckets: SCORE_BUCKETS }),
     signals: metrics.counter({ name: 'signals_total', help: 'Signals that contributed to a score', labelNames: ['signal'] }),
     requestRejects: metrics.counter({ name: 'request_rejects_total', help: 'Requests refused at request time (403) or sent back to reconnect (421)', labelNames: ['status'] }),
     profiles: metrics.gauge({ name: 'profiles', help: 'Client profiles held in memory', labelNames: ['table'] }),
@@ -28,40 +24,48 @@ export type Telemetry = ReturnType<typeof createTelemetry>;
 
 const ACTIONS = ['primary', 'strict', 'reject'] as const;
 
+type ScoreHistogram = Pick<ReturnType<PluginMetrics['histogram']>, 'observe'>;
+
 /**
  * What every handshake counts, in one Float64Array (a few adjacent cache lines, where two Maps,
  * an object and two arrays were a cache line each): since the last flush to prom-client, the
- * scores by twentieths (score ≤ (i+1)/20 and above i/20; 0 in the first), their sum and the hello
- * decisions per action; since start, for GET /histogram, the scores in 20 buckets of 0.05 and the
- * hello decisions per action.
+ * hello decisions per action; since start, for GET /histogram, the scores in 20 buckets of 0.05
+ * and the hello decisions per action. The scores since the last flush wait in a buffer of their
+ * own, so the histogram gets each exact value without a prom-client call per handshake; a
+ * handshake that finds the buffer full (a burst between two flushes) observes its own.
  */
 export class Tallies {
-  private static readonly SUM = 20;
-  private static readonly DECISIONS = 21;
-  private static readonly TOTAL = 24;
-  private static readonly TOTAL_DECISIONS = 44;
-  readonly a = new Float64Array(47);
+  private static readonly DECISIONS = 0;
+  private static readonly TOTAL = 3;
+  private static readonly TOTAL_DECISIONS = 23;
+  private static readonly PENDING_SCORES = 8192;
+  readonly a = new Float64Array(26);
+  private readonly scores = new Float64Array(Tallies.PENDING_SCORES);
+  private pendingScores = 0;
+  private readonly scoreHistogram: ScoreHistogram;
+
+  constructor(scoreHistogram: ScoreHistogram) {
+    this.scoreHistogram = scoreHistogram;
+  }
 
   hello(score: number, action: 'primary' | 'strict' | 'reject'): void {
     const a = this.a;
     const k = action === 'primary' ? 0 : action === 'strict' ? 1 : 2;
-    a[Math.max(0, Math.ceil(score * 20) - 1)]!++;
-    a[Tallies.SUM] += score;
+    if (this.pendingScores < Tallies.PENDING_SCORES) this.scores[this.pendingScores++] = score;
+    else this.scoreHistogram.observe(score);
     a[Tallies.DECISIONS + k]!++;
     a[Tallies.TOTAL + Math.min(19, Math.floor(score * 20))]!++;
     a[Tallies.TOTAL_DECISIONS + k]!++;
   }
 
-  /** Scores by twentieths, their sum and hello decisions per action since the last call. */
-  take(): { counts: Float64Array; sum: number; decisions: Record<(typeof ACTIONS)[number], number> } {
+  /** Observes the buffered scores and returns the hello decisions per action since the last call. */
+  take(): Record<(typeof ACTIONS)[number], number> {
     const a = this.a;
-    const out = {
-      counts: a.slice(0, 20),
-      sum: a[Tallies.SUM]!,
-      decisions: { primary: a[Tallies.DECISIONS]!, strict: a[Tallies.DECISIONS + 1]!, reject: a[Tallies.DECISIONS + 2]! },
-    };
-    a.fill(0, 0, Tallies.TOTAL);
-    return out;
+    for (let i = 0; i < this.pendingScores; i++) this.scoreHistogram.observe(this.scores[i]!);
+    this.pendingScores = 0;
+    const decisions = { primary: a[Tallies.DECISIONS]!, strict: a[Tallies.DECISIONS + 1]!, reject: a[Tallies.DECISIONS + 2]! };
+    a.fill(0, Tallies.DECISIONS, Tallies.TOTAL);
+    return decisions;
   }
 
   /** The score histogram and hello decisions per routing since start (`routing`: action → `action:pool`). */
@@ -77,18 +81,7 @@ export class Tallies {
 
 /** Adds what was counted since the last flush to prom-client (every few seconds, in one go, not per handshake). */
 export function flushCounts(t: Telemetry, pending: { tallies: Tallies; decisions: Map<string, number>; signals: Map<string, number> }): void {
-  const { counts, sum, decisions } = pending.tallies.take();
-  let below = 0;
-  let b = 0;
-  for (const le of SCORE_BUCKETS) {
-    for (; b < Math.round(le * 20); b++) below += counts[b]!;
-    if (below > 0) t.scoreBucket.inc({ le: String(le) }, below);
-  }
-  if (below > 0) {
-    t.scoreBucket.inc({ le: '+Inf' }, below);
-    t.scoreCount.inc(below);
-    t.scoreSum.inc(sum);
-  }
+  const decisions = pending.tallies.take();
   for (const action of ACTIONS) if (decisions[action] > 0) t.decisions.inc({ phase: 'hello', action }, decisions[action]);
   for (const [k, n] of pending.decisions) {
     const [phase = '', action = ''] = k.split(':');

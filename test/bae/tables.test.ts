@@ -5,6 +5,7 @@
 // decisions (first in, first out among addresses).
 import { join } from 'node:path';
 import t from 'tap';
+import { Registry } from 'prom-client';
 import type { PluginStore } from 'weaver';
 import { SqliteStateStore } from '../../proxy/store/sqlite-store.ts';
 import { CountTable } from '../../plugins/bae/count-table.ts';
@@ -18,7 +19,8 @@ import { nowS } from '../../plugins/bae/profiles.ts';
 import type { Shape } from '../../plugins/bae/shape.ts';
 import { ReasonList } from '../../plugins/bae/scoring.ts';
 import { ScoreMemo } from '../../plugins/bae/score-memo.ts';
-import { Tallies } from '../../plugins/bae/telemetry.ts';
+import { createTelemetry, flushCounts, Tallies } from '../../plugins/bae/telemetry.ts';
+import { createPluginMetrics } from '../../proxy/plugin/metrics.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
 t.test('a profile row reads back every field it was given', async (t) => {
@@ -251,20 +253,36 @@ t.test('a reason whose weight is not a number is left out', async (t) => {
   t.equal(reasons.items[0]!.signal, 'scanner-ciphers');
 });
 
-t.test('tallies: scores and hello decisions since the last flush and since start', async (t) => {
-  const tallies = new Tallies();
+t.test('tallies: exact scores reach a Prometheus histogram on flush; hello decisions since the last flush and since start', async (t) => {
+  const registry = new Registry();
+  const telemetry = createTelemetry(createPluginMetrics('bae', registry));
+  const pending = { tallies: new Tallies(telemetry.score), decisions: new Map<string, number>(), signals: new Map<string, number>() };
+  const { tallies } = pending;
   tallies.hello(0, 'primary');
   tallies.hello(0.62, 'strict');
   tallies.hello(0.95, 'reject');
-  const taken = tallies.take();
-  t.equal(taken.counts[0], 1, 'a score of 0 counts in the first twentieth');
-  t.equal(taken.counts[12], 1, '0.62 is above 12/20 and at most 13/20');
-  t.equal(taken.counts[18], 1);
-  t.ok(Math.abs(taken.sum - 1.57) < 1e-9, 'the sum of the scores');
-  t.same(taken.decisions, { primary: 1, strict: 1, reject: 1 });
-  t.same(tallies.take().decisions, { primary: 0, strict: 0, reject: 0 }, 'taking starts the count again');
+  t.match(await registry.metrics(), /weaver_bae_score_count 0\n/, 'nothing reaches prom-client before a flush');
+  flushCounts(telemetry, pending);
+  const text = await registry.metrics();
+  t.match(text, /# TYPE weaver_bae_score histogram/);
+  t.match(text, /weaver_bae_score_bucket\{le="0.1"\} 1\n/, 'a score of 0 is at most 0.1');
+  t.match(text, /weaver_bae_score_bucket\{le="0.6"\} 1\n/);
+  t.match(text, /weaver_bae_score_bucket\{le="0.7"\} 2\n/, '0.62 is at most 0.7');
+  t.match(text, /weaver_bae_score_bucket\{le="0.95"\} 3\n/, 'at most le includes le');
+  t.ok(Math.abs(Number(/weaver_bae_score_sum (\S+)\n/.exec(text)?.[1]) - 1.57) < 1e-9, 'the exact sum of the scores');
+  t.match(text, /weaver_bae_score_count 3\n/);
+  t.match(text, /weaver_bae_decisions_total\{phase="hello",action="strict"\} 1\n/);
+  t.same(tallies.take(), { primary: 0, strict: 0, reject: 0 }, 'taking starts the count again');
   const h = tallies.describe({ primary: 'primary:listener', strict: 'strict:strict', reject: 'reject:refused' });
   t.same(h.routings, { 'primary:listener': 1, 'strict:strict': 1, 'reject:refused': 1 }, 'since start');
   t.equal(h.buckets.length, 20);
   t.same(h.buckets[12], { le: 0.65, count: 1 });
+
+  // A burst longer than the buffer between two flushes: the overflow observes at once, nothing is lost.
+  for (let i = 0; i < 10_000; i++) tallies.hello(0.5, 'primary');
+  t.match(await registry.metrics(), /weaver_bae_score_count (\d+)\n/);
+  const before = Number(/weaver_bae_score_count (\d+)\n/.exec(await registry.metrics())![1]);
+  t.ok(before > 3 && before < 3 + 10_000, `the overflow went to the histogram at once (${before - 3} of 10000)`);
+  tallies.take();
+  t.match(await registry.metrics(), /weaver_bae_score_count 10003\n/, 'and the buffer on the flush');
 });
