@@ -29,8 +29,8 @@ export function mountAdmin(api: PluginApi<BaeOptions>, engine: Engine): void {
     const addr = req.query.get('addr');
     if (!addr) return bad('addr is required');
     const profile = engine.addresses.peek(addr);
-    const last = profile && engine.decisions.explain(addr, profile.note);
-    if (!profile && !last) return { status: 404, body: { error: `no profile for ${addr}` } };
+    const last = engine.decisions.explain(addr, profile?.note);
+    if (!profile && !last) return { status: 404, body: { error: `no profile and no recent decision for ${addr}` } };
     const clients: Record<string, unknown> = {};
     for (const [k, p] of engine.clients.entries()) if (k.startsWith(`${addr}|`)) clients[k.slice(addr.length + 1)] = describeProfile(p);
     return {

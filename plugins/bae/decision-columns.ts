@@ -30,6 +30,7 @@ export interface Decision {
 }
 
 const PHASES: readonly Phase[] = ['hello', 'handshake', 'request'];
+const HELLO = PHASES.indexOf('hello');
 const ACTIONS: readonly Action[] = ['primary', 'strict', 'reject'];
 export const MAX_REASONS = 5;
 
@@ -94,6 +95,11 @@ export class DecisionRows {
       put(nums, refs, o + 3, r + 3, x.c);
       refs[r + 4] = x.detail;
     }
+  }
+
+  /** Whether row `i` holds a handshake decision on `address` (the scan for one reads no more). */
+  isHelloOf(i: number, address: string): boolean {
+    return this.refs[i * this.refStride + 1] === address && this.nums[i * this.numStride + 3] === HELLO;
   }
 
   /** Row `i` as a decision of its own (for the admin API, never on the hot path). */

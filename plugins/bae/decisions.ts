@@ -2,8 +2,9 @@
 // handshake decision with the parts that explain it, as rows of flat arrays (decision-columns.ts)
 // written from what the hot path already has (the decision, the shape, the per-connection
 // features): objects, text and timestamps are made only when someone asks. An address's profile
-// notes the row of its last handshake decision, so `explain` finds it, with no lookup of its own,
-// while it is among the latest RECENT decisions.
+// notes the row of its last handshake decision, so `explain` finds it with no lookup of its own;
+// once the profile is gone (aged past its TTL), explain scans the ring. Either way it answers
+// while the decision is among the latest RECENT.
 import { DecisionRows, type Decision } from './decision-columns.ts';
 import { describeFeatures, DYNAMIC_SIZE, readDynamic, VECTOR_NAMES, VECTOR_SIZE, writeDynamic, writeVector, type Dynamic } from './features.ts';
 import { describe } from './scoring.ts';
@@ -65,6 +66,14 @@ export class DecisionLog {
     return slot;
   }
 
+  private latestHelloOf(addr: string): number {
+    for (let k = 1; k <= this.count; k++) {
+      const slot = (this.next - k + RECENT) % RECENT;
+      if (this.ring.isHelloOf(slot, addr)) return slot;
+    }
+    return -1;
+  }
+
   /** The latest `limit` decisions, oldest first. */
   recent(limit: number): DecisionView[] {
     const n = Math.min(limit, this.count);
@@ -73,14 +82,16 @@ export class DecisionLog {
     return out;
   }
 
-  /** The last handshake decision on `addr`, from the note on its profile, while the ring still holds it. */
-  explain(addr: string, note: number): Explained | undefined {
-    const slot = note - 1;
+  /**
+   * The last handshake decision on `addr` while the ring still holds it: from `note`, the row its
+   * profile noted, or, with no profile or a note whose row holds a newer decision by now, the
+   * newest such row in the ring.
+   */
+  explain(addr: string, note = 0): Explained | undefined {
     const rows = this.ring;
-    if (slot < 0 || slot >= RECENT) return undefined;
+    const slot = note > 0 && note <= RECENT && rows.isHelloOf(note - 1, addr) ? note - 1 : this.latestHelloOf(addr);
+    if (slot < 0) return undefined;
     const d = rows.read(slot);
-    // The row may hold a newer decision by now: another address's, or this one's after its handshake.
-    if (d.address !== addr || d.phase !== 'hello') return undefined;
     const o = rows.extraNum(slot);
     const shape = rows.refs[rows.extraRef(slot)] as Shape;
     const dyn = readDynamic(rows.nums, o);

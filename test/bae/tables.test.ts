@@ -217,7 +217,7 @@ t.test('forest scores memoised by vector key: a key on a taken slot replaces it,
   t.equal(memo.get(key + 1024), undefined);
 });
 
-t.test("explanations: an address's last handshake decision, while among the latest 10,000", async (t) => {
+t.test("explanations: an address's last handshake decision, while among the latest 10,000, with or without its profile", async (t) => {
   const log = new DecisionLog();
   const profiles = new ProfileTable('a:', 100_000, 60_000);
   const row = (address: string) => profiles.touch(address, undefined, 1);
@@ -237,7 +237,9 @@ t.test("explanations: an address's last handshake decision, while among the late
   log.keep(decision('n', 0), row('n'), shape, newDynamic(), 500, undefined, undefined);
   t.equal(log.explain('a', row('a').note), undefined, 'the 10,000th takes its row');
   t.equal(log.explain('n0', row('n0').note)?.address, 'n0');
-  t.equal(log.explain('n0', row('n1').note), undefined, 'a note that points at another address explains nothing');
+  t.equal(log.explain('n0', row('n1').note)?.address, 'n0', "a note that points at another address's row falls back to the ring");
+  t.equal(log.explain('n5')?.address, 'n5', 'no profile (aged out): the ring is scanned');
+  t.equal(log.explain('nobody'), undefined, 'an address the ring never saw');
   log.add(decision('r', 0.5, 'request'));
   t.match(log.recent(1), [{ address: 'r', phase: 'request', score: 0.5, reasons: [{ signal: 'anomaly' }] }]);
   for (let i = 0; i < 10_000; i++) log.add(decision('n0', 0.7, 'request'));
