@@ -282,7 +282,6 @@ t.test('tallies: exact scores reach a Prometheus histogram on flush; hello decis
 
   // A burst longer than the buffer between two flushes: the overflow observes at once, nothing is lost.
   for (let i = 0; i < 10_000; i++) tallies.hello(0.5, 'primary');
-  t.match(await registry.metrics(), /weaver_bae_score_count (\d+)\n/);
   const before = Number(/weaver_bae_score_count (\d+)\n/.exec(await registry.metrics())![1]);
   t.ok(before > 3 && before < 3 + 10_000, `the overflow went to the histogram at once (${before - 3} of 10000)`);
   tallies.take();
