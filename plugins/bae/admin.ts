@@ -13,6 +13,7 @@ import type { AdminResponse, PluginApi } from 'weaver';
 import type { Engine } from './engine.ts';
 import type { BaeOptions } from './options.ts';
 import { saveLabel } from './persist.ts';
+import { keyOf } from './profile-table.ts';
 import { describeProfile, LABEL_NAMES } from './profiles.ts';
 
 function limit(q: URLSearchParams, def: number, max: number): number {
@@ -28,7 +29,7 @@ export function mountAdmin(api: PluginApi<BaeOptions>, engine: Engine): void {
   api.admin.route('GET', '/explain', (req) => {
     const addr = req.query.get('addr');
     if (!addr) return bad('addr is required');
-    const profile = engine.addresses.peek(addr);
+    const profile = engine.addresses.peek(keyOf(addr));
     const last = engine.decisions.explain(addr, profile?.note);
     if (!profile && !last) return { status: 404, body: { error: `no profile and no recent decision for ${addr}` } };
     const clients: Record<string, unknown> = {};

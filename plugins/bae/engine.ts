@@ -17,7 +17,7 @@ import { AnomalyModel, type TrainingReason } from './model.ts';
 import { Training } from './training.ts';
 import type { BaeOptions } from './options.ts';
 import { digestPair, digestSecret } from './digest.ts';
-import { ProfileTable } from './profile-table.ts';
+import { keyOf, ProfileTable } from './profile-table.ts';
 import { bumpBurst, bumpRate, CLASS_NAMES, LABEL_NAMES, msOf, nowS, recentPeak, recordScore, type ProfileClass } from './profiles.ts';
 import { byteEntropy, RandomTracker, timeLikePrefix } from './randomness.ts';
 import { ReasonList, score, type ScoreInput } from './scoring.ts';
@@ -287,8 +287,8 @@ export class Engine {
     const t = nowS();
     const cert = tls.clientCertificate;
     if (state.resumption === 0 && !cert) return undefined;
-    const c = this.clients.peek(state.address, state.ja4, t, state.clientKey);
-    const a = this.addresses.peek(state.address, undefined, t, state.addressKey);
+    const c = this.clients.peek(state.clientKey, t);
+    const a = this.addresses.peek(state.addressKey, t);
     for (const p of [c, a]) {
       if (!p) continue;
       if (state.resumption > 0) {
@@ -300,8 +300,8 @@ export class Engine {
         if (!cert.authorized) p.certBad++;
       }
     }
-    if (c) this.clients.markChanged(state.address, state.ja4, state.clientKey);
-    if (a) this.addresses.markChanged(state.address, undefined, state.addressKey);
+    if (c) this.clients.markChanged(state.clientKey);
+    if (a) this.addresses.markChanged(state.addressKey);
     if (!cert || cert.authorized) return undefined;
     const action = this.raise(conn, state, 'handshake', 'client-cert-unverified', this.o.weights.certUnverified, `client certificate ${cert.subject} did not verify: ${cert.authorizationError ?? 'unknown'}`);
     return action === 'primary' ? undefined : action;
@@ -321,8 +321,8 @@ export class Engine {
     const uc = uaClass(ua);
     this.prints.request(state.ja4, req.httpVersion === '2.0', ua, now);
     const t = nowS(now);
-    const c = this.clients.peek(state.address, state.ja4, t, state.clientKey);
-    const a = this.addresses.peek(state.address, undefined, t, state.addressKey);
+    const c = this.clients.peek(state.clientKey, t);
+    const a = this.addresses.peek(state.addressKey, t);
     if (c) c.requests++;
     if (a) a.requests++;
     const mismatch = uc === 'browser' && state.stack === 'library';
@@ -339,9 +339,9 @@ export class Engine {
     req.connection.tag('bae.class', cls);
     if (c) {
       c.cls = CLASS_NAMES.indexOf(cls);
-      this.clients.markChanged(state.address, state.ja4, state.clientKey);
+      this.clients.markChanged(state.clientKey);
     }
-    if (a) this.addresses.markChanged(state.address, undefined, state.addressKey);
+    if (a) this.addresses.markChanged(state.addressKey);
     if (state.score >= this.o.rejectThreshold) return { status: 403, reason: `score ${state.score} at request (${mismatch ? 'ua-mismatch' : 'earlier signals'})` };
     if (state.score >= this.o.threshold && state.action === 'primary') return { status: 421, reason: `score ${state.score} at request: reconnect to the strict pool` };
     return undefined;
@@ -363,7 +363,7 @@ export class Engine {
     this.prints.response(state.ja4, res.status, now);
     if (res.status >= 400) this.prints.error(state.ja4, now);
     if (res.status >= 500) {
-      const c = this.clients.peek(state.address, state.ja4, undefined, state.clientKey);
+      const c = this.clients.peek(state.clientKey);
       if (c) c.errors++;
     }
   }
@@ -372,7 +372,7 @@ export class Engine {
     if (!state.ja4) return;
     if (outcome !== 'ok' && outcome !== 'rejected') {
       this.prints.error(state.ja4, Date.now());
-      const c = this.clients.peek(state.address, state.ja4, undefined, state.clientKey);
+      const c = this.clients.peek(state.clientKey);
       if (c) c.errors++;
       // A connection that broke while a server was answering it counts against that server.
       if (requests > 0 && state.server && (outcome === 'error' || outcome === 'cut')) this.reputation.outcome(state.server, state.cls, 0, 0);
@@ -389,12 +389,12 @@ export class Engine {
     const code = LABEL_NAMES.indexOf(label) as Label;
     this.labels.set(kind, value, code);
     if (kind === 'addr') {
-      const p = this.addresses.peek(value);
+      const p = this.addresses.peek(keyOf(value));
       if (p) {
         p.label = code;
         // A verdict from an operator replaces what the profile remembered of its scores.
         if (label === 'good') p.peak = 0;
-        this.addresses.markChanged(value);
+        this.addresses.markChanged(keyOf(value));
       }
       if (label === 'good') {
         for (const [k, c] of this.clients.entries()) {
@@ -403,7 +403,7 @@ export class Engine {
           c.uaMismatch = 0;
           c.certBad = 0;
           c.resumeFails = 0;
-          this.clients.markChanged(value, k.slice(value.length + 1));
+          this.clients.markChanged(keyOf(value, k.slice(value.length + 1)));
         }
       }
     }

@@ -25,7 +25,7 @@ const CHUNK = 1 << CHUNK_BITS;
 /**
  * The table key of (a, b): the digest of `a`, or of the digests of `a` and `b`. A caller that
  * has the parts' digests already (the engine: the address's for both tables, the JA4's on the
- * hello's shape) makes it with digestPair and hands it to the methods below.
+ * hello's shape) makes it with digestPair instead, and keeps it for the connection's later phases.
  */
 export const keyOf = (a: string, b?: string): number => (b === undefined ? digestSecret(a) : digestPair(digestSecret(a), digestSecret(b)));
 
@@ -172,8 +172,8 @@ export class ProfileTable {
     if (this.dirty.length > 4 * this.half) this.dirty = [...new Set(this.dirty)].filter((r) => this.data(r)[this.offset(r) + CHANGED] === 1);
   }
 
-  /** The profile for (a, b) unless it is unknown or unseen for longer than the TTL. */
-  peek(a: string, b?: string, t = nowS(), key = keyOf(a, b)): ProfileRow | undefined {
+  /** The profile under `key` (keyOf) unless it is unknown or unseen for longer than the TTL. */
+  peek(key: number, t = nowS()): ProfileRow | undefined {
     const row = this.find(key);
     if (row < 0) return undefined;
     const p = this.view(row);
@@ -203,7 +203,7 @@ export class ProfileTable {
     p.peakAt = t;
   }
 
-  markChanged(a: string, b?: string, key = keyOf(a, b)): void {
+  markChanged(key: number): void {
     const row = this.find(key);
     if (row >= 0) this.markRow(row);
   }

@@ -26,6 +26,8 @@ export interface SqliteStoreOptions {
 const SEP = '\u0000';
 const BUSY_TIMEOUT_MS = 5_000;
 const SQLITE_BUSY = 5;
+/** Never notified: Atomics.wait on it is a plain blocking sleep. */
+const SLEEP_CELL = new Int32Array(new SharedArrayBuffer(4));
 
 /**
  * Several workers opening a new file each hold a read lock while asking for the write lock
@@ -42,7 +44,7 @@ function switchToWal(db: DatabaseSync, deadline: number): void {
       const code = (err as { errcode?: number }).errcode;
       if (code === undefined || (code & 0xff) !== SQLITE_BUSY || Date.now() + delayMs > deadline) throw err;
       // Boot, before any connection is served: a blocking wait holds up nobody.
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, delayMs);
+      Atomics.wait(SLEEP_CELL, 0, 0, delayMs);
     }
   }
 }
@@ -81,12 +83,12 @@ export class SqliteStateStore implements StateStore {
   /** Creates the table on a new file, drops what expired while nobody ran, and loads the rest. */
   private load(): void {
     const now = Date.now();
-    this.db.exec('BEGIN IMMEDIATE');
-    this.db.exec(
-      'CREATE TABLE IF NOT EXISTS kv (ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (ns, key)) WITHOUT ROWID',
-    );
-    this.db.prepare('DELETE FROM kv WHERE expires_at > 0 AND expires_at <= ?').run(now);
-    this.db.exec('COMMIT');
+    this.write(() => {
+      this.db.exec(
+        'CREATE TABLE IF NOT EXISTS kv (ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (ns, key)) WITHOUT ROWID',
+      );
+      this.db.prepare('DELETE FROM kv WHERE expires_at > 0 AND expires_at <= ?').run(now);
+    });
     for (const row of this.db.prepare('SELECT ns, key, value, expires_at FROM kv').iterate()) {
       const r = row as { ns: string; key: string; value: string; expires_at: number };
       this.space(r.ns).set(r.key, { json: r.value, expiresAt: Number(r.expires_at) });
@@ -187,10 +189,7 @@ export class SqliteStateStore implements StateStore {
   }
 
   private writeBatch(keys: string[]): void {
-    // IMMEDIATE takes the write lock up front, where the busy timeout applies; a deferred
-    // transaction that another worker's commit overtakes fails at once instead.
-    this.db.exec('BEGIN IMMEDIATE');
-    try {
+    this.write(() => {
       for (const full of keys) {
         const at = full.indexOf(SEP);
         const ns = full.slice(0, at);
@@ -199,6 +198,16 @@ export class SqliteStateStore implements StateStore {
         if (e) this.upsert.run(ns, key, e.json, e.expiresAt);
         else this.remove.run(ns, key);
       }
+    });
+  }
+
+  /** `fn` in one write transaction, rolled back if it throws. */
+  private write(fn: () => void): void {
+    // IMMEDIATE takes the write lock up front, where the busy timeout applies; a deferred
+    // transaction that another worker's commit overtakes fails at once instead.
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      fn();
       this.db.exec('COMMIT');
     } catch (err) {
       this.db.exec('ROLLBACK');

@@ -28,7 +28,7 @@ t.test('a profile row reads back every field it was given', async (t) => {
   const p = table.touch('10.0.0.1', undefined, 5);
   t.equal(ROW, FIELDS.length);
   FIELDS.forEach((f, i) => (p[f] = 1000 + i));
-  const back = table.peek('10.0.0.1', undefined, 5)!;
+  const back = table.peek(keyOf('10.0.0.1'), 5)!;
   t.same(FIELDS.map((f) => back[f]), FIELDS.map((_, i) => 1000 + i), 'each accessor has its own column');
   t.equal(table.touch('10.0.0.2', undefined, 5).conns, 0, 'a new key gets a clean row');
 });
@@ -40,9 +40,9 @@ t.test('profiles: two generations, rows reused, TTL', async (t) => {
   table.touch('k0', undefined, 1); // moves to the current generation
   for (let i = 10; i < 15; i++) table.touch(`k${i}`, undefined, 1).conns = i + 1;
   t.ok(table.size <= 10, `bounded: ${table.size}`);
-  t.equal(table.peek('k0', undefined, 1)?.conns, 1, 'a returning key kept its profile');
-  t.equal(table.peek('k1', undefined, 1), undefined, 'the oldest generation was dropped');
-  t.equal(table.peek('k14', undefined, 1)?.conns, 15, 'a reused row holds its new profile');
+  t.equal(table.peek(keyOf('k0'), 1)?.conns, 1, 'a returning key kept its profile');
+  t.equal(table.peek(keyOf('k1'), 1), undefined, 'the oldest generation was dropped');
+  t.equal(table.peek(keyOf('k14'), 1)?.conns, 15, 'a reused row holds its new profile');
   const stale = table.touch('k14', undefined, 1 + 61);
   t.equal(stale.conns, 0, 'a profile past its TTL starts over');
   t.equal(stale.first, 62);
@@ -52,16 +52,16 @@ t.test('profiles: address and address+JA4 keys, and a move that drops the genera
   const table = new ProfileTable('c:', 4, 60_000);
   table.touch('198.18.0.1', undefined, 1).conns = 1;
   table.touch('198.18.0.1', 't13d1516h2_8daaf6152771_02713d6af862', 1).conns = 2;
-  t.equal(table.peek('198.18.0.1', undefined, 1)?.conns, 1);
-  t.equal(table.peek('198.18.0.1', 't13d1516h2_8daaf6152771_02713d6af862', 1)?.conns, 2);
+  t.equal(table.peek(keyOf('198.18.0.1'), 1)?.conns, 1);
+  t.equal(table.peek(keyOf('198.18.0.1', 't13d1516h2_8daaf6152771_02713d6af862'), 1)?.conns, 2);
   t.same([...table.entries()].map(([k]) => k).sort(), ['198.18.0.1', '198.18.0.1|t13d1516h2_8daaf6152771_02713d6af862']);
   const ja4 = 't13d1516h2_8daaf6152771_02713d6af862';
-  t.equal(table.peek('198.18.0.1', ja4, 1, digestPair(digestSecret('198.18.0.1'), digestSecret(ja4)))?.conns, 2, 'a key made from digests the caller holds finds the same row');
+  t.equal(table.peek(digestPair(digestSecret('198.18.0.1'), digestSecret(ja4)), 1)?.conns, 2, 'a key made from digests the caller holds finds the same row');
   t.not(keyOf('198.18.0.1', '2'), keyOf('198.18.0.12', ''), 'the parts of a key do not run into each other');
   table.touch('k2', undefined, 1); // the current generation (2 keys) was full: the first two are now the previous one
   table.touch('k3', undefined, 1);
-  t.equal(table.peek('198.18.0.1', undefined, 1)?.conns, 1, 'moved out of the generation its move dropped');
-  t.equal(table.peek('198.18.0.1', 't13d1516h2_8daaf6152771_02713d6af862', 1), undefined, 'the rest of that generation is gone');
+  t.equal(table.peek(keyOf('198.18.0.1'), 1)?.conns, 1, 'moved out of the generation its move dropped');
+  t.equal(table.peek(keyOf('198.18.0.1', 't13d1516h2_8daaf6152771_02713d6af862'), 1), undefined, 'the rest of that generation is gone');
   t.equal(table.size, 3);
 });
 
@@ -77,24 +77,24 @@ t.test('profiles: changed rows are saved once and come back', async (t) => {
   table.touch('198.18.0.2', undefined, now).conns = 1; // one clean handshake: not worth saving
   t.equal(await table.save(ns), 1);
   t.equal(await table.save(ns), 0, 'nothing changed since');
-  table.markChanged('198.18.0.1');
+  table.markChanged(keyOf('198.18.0.1'));
   t.equal(await table.save(ns), 0, 'changed, but nothing a restart would miss');
   busy.requests = 4;
   busy.rate = 900;
-  table.markChanged('198.18.0.1');
+  table.markChanged(keyOf('198.18.0.1'));
   t.equal(await table.save(ns), 1, 'a count that reached the next power of two is written');
   busy.requests = 5;
-  table.markChanged('198.18.0.1');
+  table.markChanged(keyOf('198.18.0.1'));
   t.equal(await table.save(ns), 0);
   busy.uaMismatch = 1;
-  table.markChanged('198.18.0.1');
+  table.markChanged(keyOf('198.18.0.1'));
   t.equal(await table.save(ns), 1, 'evidence is written as soon as it changes');
   busy.requests = 6;
-  table.markChanged('198.18.0.1');
+  table.markChanged(keyOf('198.18.0.1'));
   t.equal(await table.save(ns, undefined, true), 1, 'the save at stop writes every changed profile');
   const back = new ProfileTable('a:', 100, 3_600_000);
   t.equal(await back.restore(ns), 1);
-  t.match(back.peek('198.18.0.1', undefined, now), { conns: 2, requests: 6, uaMismatch: 1 });
+  t.match(back.peek(keyOf('198.18.0.1'), now), { conns: 2, requests: 6, uaMismatch: 1 });
 });
 
 t.test('profiles: an unchanged profile is written again once its stored copy is half its TTL old', async (t) => {
@@ -103,12 +103,12 @@ t.test('profiles: an unchanged profile is written again once its stored copy is 
   const table = new ProfileTable('a:', 100, 10_000);
   table.touch('198.18.0.1', undefined, nowS()).conns = 2;
   t.equal(await table.save(store), 1);
-  table.markChanged('198.18.0.1');
+  table.markChanged(keyOf('198.18.0.1'));
   t.equal(await table.save(store), 0);
   const realNow = Date.now;
   t.teardown(() => void (Date.now = realNow));
   Date.now = () => realNow() + 6_000;
-  table.markChanged('198.18.0.1');
+  table.markChanged(keyOf('198.18.0.1'));
   t.equal(await table.save(store), 1, 'its TTL is 10 s, its stored copy 6 s old');
 });
 
